@@ -1,0 +1,101 @@
+"""`odbench-eval` (also `odbench eval`): score a model and write a validated result document."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import ODBenchError
+from .common import quiet_libraries, user_errors
+
+HEADLINE = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "hr@5",
+            "r_i2t@1", "r_t2i@1", "rsum")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True,
+                   help="module:Class, path/to/file.py:Class, or a built-in name such as "
+                        "open_clip:ViT-B-32/laion2b_s34b_b79k or odbench:baseline")
+    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="constructor argument, typed by the constructor's annotations (repeatable)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset folder, hub repo id (org/name), or embedded name (default: odbench-picto)")
+    p.add_argument("--revision", default=None, help="hub revision (a tag such as v1.0.0); ignored for folders")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--precision", choices=("fp32", "amp"), default="fp32",
+                   help="amp runs the encoder under autocast; similarity scores are always fp32")
+    p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for image preprocessing")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--k", type=int, default=10, help="length of each ranked list (at least 10)")
+    p.add_argument("--output", required=True, help="where to write the result JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+
+
+def parse_model_args(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ODBenchError(f"--model-arg expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def summary_table(doc: dict) -> str:
+    m = doc["metrics"]
+    width = max(len(k) for k in HEADLINE)
+    lines = [f"{doc['model']['spec']} on {doc['benchmark']['name']} v{doc['benchmark']['version']}"]
+    for key in HEADLINE:
+        value = m.get(key)
+        shown = "n/a" if value is None else (f"{value:8.2f}" if key == "rsum" else f"{value:8.4f}")
+        lines.append(f"  {key:<{width}}  {shown}")
+    return "\n".join(lines)
+
+
+@user_errors
+def run(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    from .. import results
+    from ..data import load_benchmark
+    from ..encoders import load_encoder
+    from ..evaluate import RunConfig, evaluate
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise ODBenchError(f"{output} already exists; pass --overwrite to replace it")
+    if args.batch_size < 1:
+        raise ODBenchError("--batch-size must be at least 1")
+    if args.k < 10:
+        raise ODBenchError("--k must be at least 10 (ODmAP@10 is the headline metric)")
+    import torch
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ODBenchError(f"--device {device} asked for, but torch sees no CUDA device")
+    loaded = load_encoder(args.model, parse_model_args(args.model_arg))
+    benchmark = load_benchmark(args.dataset, revision=args.revision)
+    config = RunConfig(device=device, batch_size=args.batch_size, precision=args.precision,
+                       num_workers=args.num_workers, seed=args.seed, k=args.k)
+    doc = evaluate(loaded, benchmark, config, dataset_source=args.dataset or benchmark.name)
+    results.save(doc, output, overwrite=args.overwrite)
+    print(summary_table(doc))
+    print(f"wrote {output} (rankings sha256 {doc['rankings_sha256'][:12]}...)")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="evaluate a model (same as odbench-eval)")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="odbench-eval", description="Evaluate an image-text retrieval "
+                                     "model on ODBench and write a validated result document.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Load an ODBench test dataset (local folder or hub repo), check it, and build a `Benchmark`.
+
+Loading goes through `datasets.load_dataset`, exactly as users load the data themselves. The
+manifest's content hash is recomputed over decoded pixels and values, so a result is always
+tied to the data it was computed on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .benchmark import EDIT_KINDS, Benchmark, Items, pair_key
+from .errors import DatasetError
+from .hashing import config_hash, dataset_hash
+from .progress import progress
+
+EMBEDDED_DIR = Path(__file__).parent / "embedded"
+DEFAULT_DATASET = "odbench-picto"
+
+REQUIRED_COLUMNS = {
+    "images": {"image_id", "image", "src_id", "edit_kind", "removed", "objects", "pair", "mask_area", "gallery_pos"},
+    "captions": {"caption_id", "text", "src_id", "edit_kind", "removed", "mentions", "gallery_pos"},
+    "pairs": {"a", "b", "npmi", "n_ab"},
+    "lexicon": {"phrase", "category"},
+    "manifest": {"name", "version", "content_hashes", "dataset_hash"},
+}
+HASHED_CONFIGS = ("images", "captions", "pairs", "pair_stats", "lexicon")
+
+
+def resolve_dataset(dataset: str | os.PathLike | None) -> tuple[str, bool]:
+    """-> (path or repo id, is_local). None or an embedded name means the shipped benchmark."""
+    if dataset is None:
+        dataset = DEFAULT_DATASET
+    text = str(dataset)
+    if (EMBEDDED_DIR / text).is_dir():
+        return str(EMBEDDED_DIR / text), True
+    if text.startswith("local-dir:"):
+        text = text[len("local-dir:"):]
+        if not Path(text).is_dir():
+            raise DatasetError(f"dataset folder not found: {text}")
+        return text, True
+    if text.startswith("hf-hub:"):
+        return text[len("hf-hub:"):], False
+    if Path(text).exists():
+        if not Path(text).is_dir():
+            raise DatasetError(f"dataset must be a folder or a hub repo id, got a file: {text}")
+        return text, True
+    if text.count("/") == 1 and not text.startswith((".", "/")):
+        return text, False
+    raise DatasetError(f"dataset not found: {text!r} is neither a folder nor a hub repo id "
+                       f"(org/name); the embedded one is {DEFAULT_DATASET!r}")
+
+
+def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str | None = None):
+    """One config of a dataset as a `datasets.Dataset`, via `datasets.load_dataset`."""
+    import datasets
+
+    path, is_local = resolve_dataset(dataset)
+    try:
+        dd = datasets.load_dataset(path, config, revision=None if is_local else revision)
+    except Exception as exc:  # datasets raises many types; the user needs one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatasetError(f"cannot load config {config!r} of {path}: {first}") from exc
+    if len(dd) != 1:
+        raise DatasetError(f"config {config!r} of {path} has splits {list(dd)}, expected one")
+    return next(iter(dd.values()))
+
+
+def read_manifest(dataset: str | os.PathLike | None, *, revision: str | None = None) -> dict[str, Any]:
+    row = load_config(dataset, "manifest", revision=revision)[0]
+    out = {}
+    for key, value in row.items():
+        try:
+            out[key] = json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _check_columns(config: str, table) -> None:
+    missing = REQUIRED_COLUMNS[config] - set(table.column_names)
+    if missing:
+        raise DatasetError(f"config {config!r} lacks columns {sorted(missing)}")
+
+
+def _items(cols: dict[str, list], id_col: str, label_col: str, sources: dict[str, int],
+           what: str) -> tuple[Items, np.ndarray]:
+    """Items in gallery order, and the row order that sorts the columns into it."""
+    order = np.argsort(np.asarray(cols["gallery_pos"], dtype=np.int64), kind="stable")
+    if not np.array_equal(np.sort(cols["gallery_pos"]), np.arange(len(order))):
+        raise DatasetError(f"{what}: gallery_pos is not a permutation of 0..{len(order) - 1}")
+    ids = [cols[id_col][i] for i in order]
+    if len(set(ids)) != len(ids):
+        raise DatasetError(f"{what}: {id_col} values are not unique")
+    kinds = np.array([cols["edit_kind"][i] for i in order], dtype=object)
+    bad = set(kinds) - set(EDIT_KINDS)
+    if bad:
+        raise DatasetError(f"{what}: unknown edit_kind {sorted(bad)}")
+    unknown_src = {cols["src_id"][i] for i in order} - set(sources)
+    if unknown_src:
+        raise DatasetError(f"{what}: src_id {sorted(unknown_src)[0]!r} is not an original image")
+    pairs = cols.get("pair", [None] * len(order))
+    return Items(
+        ids=tuple(ids),
+        src=np.array([sources[cols["src_id"][i]] for i in order], dtype=np.int64),
+        kind=kinds,
+        removed=tuple(cols["removed"][i] for i in order),
+        pair=tuple(pair_key(pairs[i]) if pairs[i] else None for i in order),
+        labels=tuple(frozenset(cols[label_col][i]) for i in order),
+    ), order
+
+
+def verify_hashes(tables: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """Recompute every config's content hash; raise DatasetError on any mismatch."""
+    expected = manifest.get("content_hashes") or {}
+    for config, table in tables.items():
+        want = expected.get(config)
+        if want is None:
+            raise DatasetError(f"manifest has no content hash for config {config!r}")
+        got = config_hash(progress(table, desc=f"hashing {config}", total=len(table)))
+        if got != want:
+            raise DatasetError(f"config {config!r} does not match the manifest's content hash "
+                               f"(got {got[:12]}, manifest says {want[:12]}): the data was modified")
+    got_total = dataset_hash(expected)
+    if got_total != manifest.get("dataset_hash"):
+        raise DatasetError("manifest dataset_hash does not match its content_hashes")
+    return got_total
+
+
+def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | None = None,
+                   verify: bool = True) -> Benchmark:
+    """Load, check and (by default) hash-verify a test dataset."""
+    path, is_local = resolve_dataset(dataset)
+    manifest = read_manifest(path, revision=revision)
+    missing = REQUIRED_COLUMNS["manifest"] - set(manifest)
+    if missing:
+        raise DatasetError(f"manifest lacks {sorted(missing)}")
+    tables = {}
+    for config in HASHED_CONFIGS:
+        if config == "pair_stats" and "pair_stats" not in (manifest.get("content_hashes") or {}):
+            continue
+        tables[config] = load_config(path, config, revision=revision)
+        if config in REQUIRED_COLUMNS:
+            _check_columns(config, tables[config])
+    if verify:
+        verify_hashes(tables, manifest)
+
+    images, captions = tables["images"], tables["captions"]
+    benchmark, image_order = build_benchmark(
+        _columns(images, IMAGE_COLUMNS), _columns(captions, CAPTION_COLUMNS),
+        list(zip(tables["pairs"]["a"], tables["pairs"]["b"])), manifest,
+        revision=None if is_local else revision)
+    return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()))
+
+
+IMAGE_COLUMNS = ("image_id", "src_id", "edit_kind", "removed", "objects", "pair", "gallery_pos")
+CAPTION_COLUMNS = ("caption_id", "text", "src_id", "edit_kind", "removed", "mentions", "pair", "gallery_pos")
+
+
+def _columns(table, names: tuple[str, ...]) -> dict[str, list]:
+    present = [n for n in names if n in table.column_names]
+    return table.select_columns(present).to_dict()
+
+
+def build_benchmark(images: dict[str, list], captions: dict[str, list], pairs: list[tuple[str, str]],
+                    manifest: dict[str, Any], *, revision: str | None = None) -> tuple[Benchmark, np.ndarray]:
+    """A Benchmark from plain columns (as stored in the dataset); also returns the image row
+    order that sorts the images into gallery order."""
+    originals = [i for i, k in zip(images["image_id"], images["edit_kind"]) if k == "original"]
+    if [s for s, k in zip(images["src_id"], images["edit_kind"]) if k == "original"] != originals:
+        raise DatasetError("images: an original image's src_id must be its own image_id")
+    sources = {s: i for i, s in enumerate(sorted(originals))}
+    image_items, image_order = _items(images, "image_id", "objects", sources, "images")
+    caption_items, caption_order = _items(captions, "caption_id", "mentions", sources, "captions")
+    benchmark = Benchmark(
+        name=str(manifest["name"]), version=str(manifest["version"]), revision=revision,
+        dataset_hash=str(manifest["dataset_hash"]), sources=tuple(sorted(originals)),
+        images=image_items, captions=caption_items,
+        pairs=tuple(sorted(pair_key(p) for p in pairs)), manifest=manifest,
+        texts=tuple(captions["text"][i] for i in caption_order))
+    return benchmark, image_order
+

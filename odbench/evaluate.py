@@ -1,0 +1,152 @@
+"""Score an encoder on a benchmark: embeddings -> top-K rankings -> metrics -> result document.
+
+The encoder code knows nothing about metrics and the metric code nothing about models; this
+module is the only place where both meet.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .benchmark import Benchmark
+from .encoders import LoadedEncoder, check_output
+from .metrics import DEFAULT_KS, compute_metrics
+from .progress import progress
+from .queries import DIRECTIONS, QuerySets
+from .rankings import rankings_hash, to_ids
+from .results import SCHEMA_VERSION, validate
+from .retrieval import normalize, top_k
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    device: str = "cpu"
+    batch_size: int = 64
+    precision: str = "fp32"          # "amp": autocast (bf16 on CPU, fp16 on CUDA); scores stay fp32
+    num_workers: int = 0
+    seed: int = 0
+    k: int = 10
+    chunk_size: int = 1024
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _autocast(config: RunConfig):
+    if config.precision == "fp32":
+        return contextlib.nullcontext()
+    device_type = "cuda" if config.device.startswith("cuda") else "cpu"
+    dtype = torch.float16 if device_type == "cuda" else torch.bfloat16
+    return torch.autocast(device_type=device_type, dtype=dtype)
+
+
+class _ImageRows(torch.utils.data.Dataset):
+    """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark."""
+
+    def __init__(self, table, preprocess) -> None:
+        self.table, self.preprocess = table, preprocess
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i: int):
+        image = self.table[int(i)]["image"].convert("RGB")
+        return self.preprocess(image) if self.preprocess is not None else image
+
+
+def _to_device(batch: Any, device: str) -> Any:
+    return batch.to(device, non_blocking=True) if isinstance(batch, torch.Tensor) else batch
+
+
+@torch.inference_mode()
+def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) -> torch.Tensor:
+    encoder = loaded.encoder
+    preprocess = getattr(encoder, "preprocess", None)
+    loader = torch.utils.data.DataLoader(
+        _ImageRows(benchmark.images_table, preprocess), batch_size=config.batch_size,
+        num_workers=config.num_workers, shuffle=False,
+        collate_fn=None if preprocess is not None else list,
+        pin_memory=config.device.startswith("cuda"))
+    out = []
+    for batch in progress(loader, desc="images", total=len(loader), unit="batch"):
+        n = len(batch)
+        with _autocast(config):
+            emb = encoder.encode_images(_to_device(batch, config.device))
+        out.append(check_output(emb, expected_count=n, model_name=loaded.name, what="image").cpu())
+    return normalize(torch.cat(out))
+
+
+@torch.inference_mode()
+def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) -> torch.Tensor:
+    texts = list(benchmark.texts)
+    out = []
+    starts = range(0, len(texts), config.batch_size)
+    for start in progress(starts, desc="captions", total=len(starts), unit="batch"):
+        batch = texts[start:start + config.batch_size]
+        with _autocast(config):
+            emb = loaded.encoder.encode_texts(batch)
+        out.append(check_output(emb, expected_count=len(batch), model_name=loaded.name, what="text").cpu())
+    return normalize(torch.cat(out))
+
+
+def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
+             config: RunConfig) -> dict[str, dict[str, list[str]]]:
+    """Top-K gallery ids for every query of the four directions (SPEC section 7)."""
+    rankings = {}
+    for name in DIRECTIONS:
+        d = queries.direction(name)
+        q_emb, g_emb = (image_emb, text_emb) if name.endswith("i2t") else (text_emb, image_emb)
+        ranked = top_k(q_emb[torch.as_tensor(d.query_pos)], g_emb[torch.as_tensor(d.gallery_pos)],
+                       config.k, device=config.device, chunk_size=config.chunk_size)
+        rankings[name] = to_ids(d, ranked)
+    return rankings
+
+
+def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
+             dataset_source: str) -> dict[str, Any]:
+    """Run the whole evaluation and return a validated result document."""
+    if config.k < max(DEFAULT_KS):
+        raise ValueError(f"k must be at least {max(DEFAULT_KS)} (ODmAP@10 is the headline)")
+    seed_everything(config.seed)
+    started = time.perf_counter()
+    encoder = loaded.encoder
+    if hasattr(encoder, "to"):
+        encoder.to(config.device)
+    if hasattr(encoder, "eval"):
+        encoder.eval()
+    image_emb = embed_images(loaded, benchmark, config)
+    text_emb = embed_texts(loaded, benchmark, config)
+    if image_emb.shape[1] != text_emb.shape[1]:
+        from .errors import EncoderError
+        raise EncoderError(f"{loaded.name}: image embeddings have dimension {image_emb.shape[1]} "
+                           f"but text embeddings {text_emb.shape[1]}")
+    queries = QuerySets(benchmark)
+    rankings = rank_all(queries, image_emb, text_emb, config)
+    report = compute_metrics(benchmark, rankings, queries=queries)
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": benchmark.revision,
+                      "dataset_hash": benchmark.dataset_hash, "source": dataset_source},
+        "model": loaded.identity(),
+        "run": {"odbench_version": __version__, "torch_version": torch.__version__, "device": config.device,
+                "precision": config.precision, "batch_size": config.batch_size,
+                "num_workers": config.num_workers, "seed": config.seed, "k": config.k,
+                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "wall_time_s": round(time.perf_counter() - started, 3)},
+        **report.as_dict(),
+        "rankings": rankings,
+        "rankings_sha256": rankings_hash(rankings),
+    }
+    validate(doc)
+    return doc

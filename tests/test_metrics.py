@@ -1,0 +1,147 @@
+"""Metrics of SPEC section 5 on a benchmark small enough to work out by hand."""
+import numpy as np
+import pytest
+
+from odbench.data import build_benchmark
+from odbench.metrics import average_precision, compute_metrics, hit_at_k
+from odbench.queries import QuerySets
+from odbench.rankings import RankingError
+
+# Source i1 has a dog, a frisbee and a person; dog+frisbee is the selected pair, so removing
+# the frisbee is a `decorrelate` edit and removing the person (in no pair) is a `control` edit.
+# Source i3 has a dog and a frisbee; its edited image's only relevant caption is an edited one.
+IMAGES = [
+    # image_id,        src,  kind,          removed,   objects,                      pair
+    ("i1",             "i1", "original",    None,      ["dog", "frisbee", "person"], None),
+    ("i1-no-frisbee",  "i1", "decorrelate", "frisbee", ["dog", "person"],            ["dog", "frisbee"]),
+    ("i1-no-person",   "i1", "control",     "person",  ["dog", "frisbee"],           None),
+    ("i2",             "i2", "original",    None,      ["cat"],                      None),
+    ("i3",             "i3", "original",    None,      ["dog", "frisbee"],           None),
+    ("i3-no-frisbee",  "i3", "decorrelate", "frisbee", ["dog"],                      ["dog", "frisbee"]),
+]
+CAPTIONS = [
+    # caption_id,      src,  kind,          removed,   mentions
+    ("c1",             "i1", "original",    None,      ["dog", "frisbee"]),
+    ("c2",             "i1", "original",    None,      ["dog", "person"]),
+    ("c3",             "i1", "original",    None,      ["dog"]),
+    ("c1-no-frisbee",  "i1", "decorrelate", "frisbee", ["dog"]),
+    ("c4",             "i2", "original",    None,      ["cat"]),
+    ("c5",             "i3", "original",    None,      ["dog", "frisbee"]),
+    ("c5-no-frisbee",  "i3", "decorrelate", "frisbee", ["dog"]),
+]
+
+
+def tiny_benchmark():
+    images = {"image_id": [r[0] for r in IMAGES], "src_id": [r[1] for r in IMAGES],
+              "edit_kind": [r[2] for r in IMAGES], "removed": [r[3] for r in IMAGES],
+              "objects": [r[4] for r in IMAGES], "pair": [r[5] for r in IMAGES],
+              "gallery_pos": list(range(len(IMAGES)))}
+    captions = {"caption_id": [r[0] for r in CAPTIONS], "text": [r[0] for r in CAPTIONS],
+                "src_id": [r[1] for r in CAPTIONS], "edit_kind": [r[2] for r in CAPTIONS],
+                "removed": [r[3] for r in CAPTIONS], "mentions": [r[4] for r in CAPTIONS],
+                "gallery_pos": list(range(len(CAPTIONS)))}
+    manifest = {"name": "tiny", "version": "0.0.1", "dataset_hash": "0" * 64}
+    benchmark, _ = build_benchmark(images, captions, [("dog", "frisbee")], manifest)
+    return benchmark
+
+
+def ideal_rankings(benchmark):
+    """Every query ranks its relevant items first (in gallery order), then the rest."""
+    qs = QuerySets(benchmark)
+    out = {}
+    for name in ("i2t", "t2i", "std_i2t", "std_t2i"):
+        d = qs.direction(name)
+        out[name] = {}
+        for row, q in enumerate(d.query_ids):
+            rel = set(d.relevance.indices[d.relevance.indptr[row]:d.relevance.indptr[row + 1]].tolist())
+            order = sorted(range(len(d.gallery_ids)), key=lambda g: (g not in rel, g))
+            out[name][q] = [d.gallery_ids[g] for g in order[:10]]
+    return out
+
+
+def test_average_precision_hand_examples():
+    rel = np.array([[0, 1, 0, 1, 1, 0, 0, 0, 0, 0],     # hits at 2, 4, 5; |R| = 3
+                    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],     # no relevant item in the top k
+                    [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],     # more relevant items (20) than k
+                    [0, 1, 0, 0, 0, 0, 0, 0, 0, 0]], dtype=bool)
+    n_rel = np.array([3, 2, 20, 1])
+    ap = average_precision(rel, n_rel, 10)
+    assert ap[0] == pytest.approx((1 / 2 + 2 / 4 + 3 / 5) / 3)
+    assert ap[1] == 0.0
+    assert ap[2] == pytest.approx(1.0)                  # normalised by min(k, |R|) = 10
+    assert ap[3] == pytest.approx(0.5)
+    # Fewer relevant items than k but only some retrieved: normaliser is |R|, not hits.
+    assert average_precision(rel[:1], np.array([5]), 10)[0] == pytest.approx(1.6 / 5)
+    assert average_precision(rel[:1], n_rel[:1], 1)[0] == 0.0
+    assert hit_at_k(rel, 1).tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_caption_naming_removed_object_is_not_relevant():
+    qs = QuerySets(tiny_benchmark())
+    d = qs.i2t
+    row = d.query_ids.index("i1-no-frisbee")
+    relevant = {d.gallery_ids[g] for g in d.relevance.indices[d.relevance.indptr[row]:d.relevance.indptr[row + 1]]}
+    assert relevant == {"c2", "c3", "c1-no-frisbee"}         # c1 names the removed frisbee
+    t = qs.t2i
+    row = t.query_ids.index("c1")
+    relevant = {t.gallery_ids[g] for g in t.relevance.indices[t.relevance.indptr[row]:t.relevance.indptr[row + 1]]}
+    assert relevant == {"i1", "i1-no-person"}               # never the image without the frisbee
+
+
+def test_query_sets_follow_the_spec():
+    qs = QuerySets(tiny_benchmark())
+    assert set(qs.i2t.query_ids) == {"i1-no-frisbee", "i1-no-person", "i3-no-frisbee"}
+    assert set(qs.t2i.query_ids) == {"c1", "c2", "c5"}        # captions naming a removed object
+    assert qs.std_i2t.gallery_ids == ("c1", "c2", "c3", "c4", "c5")
+
+
+def test_hand_worked_rankings():
+    b = tiny_benchmark()
+    rankings = ideal_rankings(b)
+    rankings["i2t"]["i1-no-frisbee"] = ["c1", "c2", "c4", "c3", "c1-no-frisbee", "c5", "c5-no-frisbee"]
+    # The only relevant caption of i3-no-frisbee is the edited one; put it second.
+    rankings["i2t"]["i3-no-frisbee"] = ["c5", "c5-no-frisbee", "c1", "c2", "c3", "c4", "c1-no-frisbee"]
+    report = compute_metrics(b, rankings)
+    m = report.metrics
+    ap_a = (1 / 2 + 2 / 4 + 3 / 5) / 3
+    ap_b = 1 / 2
+    assert m["odmap_i2t@10"] == pytest.approx((ap_a + ap_b) / 2)     # one pair: mean of its queries
+    assert m["odmap_i2t@1"] == 0.0
+    assert m["odmap_t2i@10"] == pytest.approx(1.0)
+    assert m["odmap@10"] == pytest.approx(((ap_a + ap_b) / 2 + 1.0) / 2)
+    assert m["cmap@10"] == pytest.approx(1.0)
+    assert m["gap@10"] == pytest.approx(1.0 - m["odmap@10"])
+    # Frisbee-naming captions in the top 5: c1 for i1 (1 of 5); c5 and c1 for i3 (2 of 5).
+    assert m["hr@5"] == pytest.approx((1 / 5 + 2 / 5) / 2)
+    assert m["hr@1"] == pytest.approx(1.0)
+    assert m["hr@10"] == pytest.approx(2 / 10)            # c1 and c5 in both lists, over k=10
+    assert m["r_i2t@1"] == 1.0 and m["r_t2i@1"] == 1.0 and m["rsum"] == pytest.approx(600.0)
+    assert report.per_pair["dog+frisbee"]["n_i2t"] == 2
+    assert report.per_category["person"]["cmap_i2t@10"] == pytest.approx(1.0)
+    assert report.query_counts["odmap_t2i"] == 2
+
+
+def test_macro_average_weighs_each_pair_equally():
+    b = tiny_benchmark()
+    from odbench.queries import Groups
+    from odbench.metrics import macro_mean
+    groups = Groups(np.array([0, 1, 2]), np.array(["a+b", "a+b", "c+d"], dtype=object), np.array([None] * 3))
+    result = macro_mean(np.array([1.0, 1.0, 0.0]), groups)
+    assert result.value == pytest.approx(0.5)          # not 2/3: pairs weigh the same
+    assert result.per_group == {"a+b": (1.0, 2), "c+d": (0.0, 1)}
+    assert b.pairs == ("dog+frisbee",)
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda r: r["i2t"].pop("i1-no-person"), "missing"),
+    (lambda r: r["i2t"].__setitem__("i9", ["c1"]), "unexpected"),
+    (lambda r: r["t2i"]["c1"].__setitem__(0, "i99"), "unknown id"),
+    (lambda r: r["t2i"]["c1"].__setitem__(1, r["t2i"]["c1"][0]), "twice"),
+    (lambda r: r["std_t2i"]["c1"].pop(), "lists"),
+])
+def test_malformed_rankings_are_rejected(tamper, message):
+    b = tiny_benchmark()
+    rankings = ideal_rankings(b)
+    tamper(rankings)
+    with pytest.raises(RankingError, match=message):
+        compute_metrics(b, rankings)
