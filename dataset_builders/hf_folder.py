@@ -1,0 +1,295 @@
+"""Write a dataset folder in the layout of docs/dataset-format.md.
+
+    out_dir/README.md                             card; YAML declares configs, version, licence
+    out_dir/<config>/<split>-00000-of-00001.parquet
+
+The manifest's `content_hashes` are taken over the rows as `datasets` decodes them from the
+written parquet (`load_dataset(folder, config)`), so the hash is over exactly what users load
+and loading every config is verified on the way. The folder is built beside `out_dir` and
+renamed into place: a failed build never leaves a half-written dataset.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from PIL import Image as PILImage
+
+from odbench.hashing import canonical_json, config_hash, dataset_hash
+
+MANIFEST = "manifest"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class DatasetCard:
+    name: str            # e.g. "odbench-picto"
+    version: str         # semver "X.Y.Z"
+    license: str         # hub licence id, e.g. "cc-by-4.0"
+    citation: str        # BibTeX
+    description: str     # markdown
+    attribution: str = ""  # third-party data and its licences (COCO, OpenMoji, ...)
+    pretty_name: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    path: Path
+    content_hashes: dict[str, str]
+    dataset_hash: str
+    num_rows: dict[str, int]
+
+
+def shard_path(config: str, split: str) -> str:
+    return f"{config}/{split}-00000-of-00001.parquet"
+
+
+def _png_value(value: Any) -> Any:
+    """An image cell as {"bytes": PNG, "path": None}: PNG is lossless, so pixels survive."""
+    if value is None:
+        return None
+    if isinstance(value, (str, Path)):
+        with PILImage.open(value) as im:
+            return _png_value(im.copy())
+    if isinstance(value, Mapping):
+        data = value.get("bytes")
+        if data is None:
+            return _png_value(value["path"])
+        if data.startswith(_PNG_MAGIC):
+            return {"bytes": data, "path": None}
+        with PILImage.open(io.BytesIO(data)) as im:
+            return _png_value(im.copy())
+    if isinstance(value, PILImage.Image):
+        buf = io.BytesIO()
+        value.save(buf, format="PNG")
+        return {"bytes": buf.getvalue(), "path": None}
+    raise TypeError(f"cannot store {type(value).__name__} as an image")
+
+
+def _rows(data: Any, features: Any) -> Iterator[dict[str, Any]]:
+    """Rows of a list/iterable of dicts or of a `datasets.Dataset` (images left undecoded)."""
+    from datasets import Dataset, Image
+    if isinstance(data, Dataset):
+        for col, feat in data.features.items():
+            if isinstance(feat, Image):  # skip decode + re-encode when already PNG
+                data = data.cast_column(col, Image(decode=False))
+        yield from data
+    else:
+        yield from data
+
+
+def _write_parquet(path: Path, config: str, data: Any, features: Any) -> int:
+    """Write one config as a single parquet shard with the `datasets` features in its schema."""
+    from datasets import Image
+    image_cols = [c for c, f in features.items() if isinstance(f, Image)]
+    # Small row groups for image configs, as `datasets` does, so readers can stream them.
+    batch_size = 100 if image_cols else 10_000
+    schema = features.arrow_schema  # carries the `huggingface` features metadata
+    expected = set(features)
+    n = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(path, schema) as writer:
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            cols = {c: [r[c] for r in batch] for c in features}
+            for c in image_cols:
+                cols[c] = [_png_value(v) for v in cols[c]]
+            writer.write_table(pa.Table.from_pydict(features.encode_batch(cols), schema=schema))
+            batch.clear()
+
+        for row in _rows(data, features):
+            if set(row) != expected:
+                raise ValueError(f"config {config!r}, row {n}: missing columns "
+                                 f"{sorted(expected - set(row))}, unexpected {sorted(set(row) - expected)}")
+            batch.append(row)
+            n += 1
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+    if n == 0:  # `load_dataset` fails on an empty split ("corresponds to no data")
+        raise ValueError(f"config {config!r} has no rows; datasets cannot load an empty config")
+    return n
+
+
+def _card_text(card: DatasetCard, configs: list[str], split: str, num_rows: Mapping[str, int],
+               hashes: Mapping[str, str], dhash: str) -> str:
+    meta: dict[str, Any] = {
+        "pretty_name": card.pretty_name or card.name,
+        "license": card.license,
+        "version": card.version,
+        "citation": card.citation,
+        "configs": [{"config_name": c, "data_files": [{"split": split, "path": shard_path(c, split)}]}
+                    for c in configs],
+        "odbench": {"name": card.name, "version": card.version, "dataset_hash": dhash},
+    }
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
+    table = "\n".join(f"| `{c}` | {num_rows[c]} | `{hashes.get(c, '(this manifest)')[:16]}` |"
+                      for c in configs)
+    first = configs[0]
+    return f"""---
+{front}---
+
+# {card.pretty_name or card.name} v{card.version}
+
+{card.description.strip()}
+
+## Configs
+
+| config | rows | content hash |
+|---|---|---|
+{table}
+
+Dataset hash: `{dhash}` (over decoded pixels and values; see the `manifest` config).
+
+```python
+from datasets import load_dataset
+ds = load_dataset("<repo or folder>", "{first}", split="{split}", revision="v{card.version}")
+```
+
+## Licence
+
+{card.license}
+
+{card.attribution.strip()}
+
+## Citation
+
+```bibtex
+{card.citation.strip()}
+```
+"""
+
+
+def _load(folder: Path, config: str, split: str, cache_dir: str) -> Any:
+    """`load_dataset` as users call it, without its "Generating split" bars (internal check)."""
+    import datasets
+    enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        return datasets.load_dataset(str(folder), config, split=split, cache_dir=cache_dir)
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
+
+
+def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple[Iterable[Mapping[str, Any]] | Any, Any]],
+                         card: DatasetCard, manifest: Mapping[str, Any], split: str = "test", *,
+                         overwrite: bool = False) -> FolderInfo:
+    """Write `configs` ({name: (rows or Dataset, Features)}) plus the `manifest` config.
+
+    `manifest` holds the builder's fields (builder_version, seed, source, ...); values that are
+    not strings are stored as canonical JSON. `name`, `version`, `content_hashes` and
+    `dataset_hash` are filled in here. Raises FileExistsError if `out_dir` is a non-empty
+    folder and `overwrite` is false.
+    """
+    from datasets import Features, Value
+    out = Path(out_dir)
+    if MANIFEST in configs:
+        raise ValueError("the manifest config is written by write_dataset_folder, not passed in")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True to replace it")
+    for key in ("content_hashes", "dataset_hash"):
+        if key in manifest:
+            raise ValueError(f"manifest[{key!r}] is computed here, do not pass it")
+    for key in ("name", "version"):
+        if key in manifest and str(manifest[key]) != getattr(card, key):
+            raise ValueError(f"manifest {key} {manifest[key]!r} differs from the card's {getattr(card, key)!r}")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    cache = tempfile.mkdtemp(prefix="odbench-hf-cache-")  # keep datasets' cache out of ~/.cache
+    try:
+        num_rows = {name: _write_parquet(tmp / shard_path(name, split), name, data, feats)
+                    for name, (data, feats) in configs.items()}
+        names = [*configs, MANIFEST]
+        # The card must exist before load_dataset can resolve configs by name.
+        (tmp / "README.md").write_text(_card_text(card, names, split, {**num_rows, MANIFEST: 1},
+                                                  {}, "(pending)"), encoding="utf-8")
+        hashes = {}
+        for name in configs:
+            ds = _load(tmp, name, split, cache)
+            if len(ds) != num_rows[name]:
+                raise RuntimeError(f"config {name!r}: wrote {num_rows[name]} rows, loaded {len(ds)}")
+            hashes[name] = config_hash(ds)
+        dhash = dataset_hash(hashes)
+
+        row = {"name": card.name, "version": card.version}
+        row.update({k: v if isinstance(v, str) else canonical_json(v) for k, v in manifest.items()})
+        row.update(content_hashes=canonical_json(hashes), dataset_hash=dhash)
+        feats = Features({k: Value("string") for k in row})
+        num_rows[MANIFEST] = _write_parquet(tmp / shard_path(MANIFEST, split), MANIFEST, [row], feats)
+        if _load(tmp, MANIFEST, split, cache)[0]["dataset_hash"] != dhash:
+            raise RuntimeError("manifest did not round-trip")
+        (tmp / "README.md").write_text(_card_text(card, names, split, num_rows, hashes, dhash),
+                                       encoding="utf-8")
+        _replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return FolderInfo(out, hashes, dhash, num_rows)
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Rename `tmp` to `out`; an existing `out` is moved aside first and restored on failure."""
+    if not out.exists():
+        tmp.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    out.rename(old)
+    try:
+        tmp.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
+def read_card_metadata(folder: str | os.PathLike) -> dict[str, Any]:
+    """The YAML front matter of a folder's README.md."""
+    text = (Path(folder) / "README.md").read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise ValueError(f"{folder}/README.md has no YAML front matter")
+    return yaml.safe_load(text[4:text.index("\n---", 4)]) or {}
+
+
+def verify_dataset_folder(folder: str | os.PathLike) -> dict[str, Any]:
+    """Load every config with `load_dataset` and check the manifest hashes; returns the manifest.
+
+    Raises ValueError naming the config whose content does not match.
+    """
+    import json
+    folder = Path(folder)
+    meta = read_card_metadata(folder)
+    configs = [c["config_name"] for c in meta.get("configs", [])]
+    if MANIFEST not in configs:
+        raise ValueError(f"{folder}: the card declares no manifest config")
+    split = meta["configs"][0]["data_files"][0]["split"]
+    cache = tempfile.mkdtemp(prefix="odbench-hf-cache-")
+    try:
+        manifest = dict(_load(folder, MANIFEST, split, cache)[0])
+        expected = json.loads(manifest["content_hashes"])
+        if set(expected) != set(configs) - {MANIFEST}:
+            raise ValueError(f"{folder}: manifest hashes {sorted(expected)} but the card declares "
+                             f"{sorted(set(configs) - {MANIFEST})}")
+        for name in expected:
+            got = config_hash(_load(folder, name, split, cache))
+            if got != expected[name]:
+                raise ValueError(f"{folder}: config {name!r} has hash {got}, manifest says {expected[name]}")
+        if dataset_hash(expected) != manifest["dataset_hash"]:
+            raise ValueError(f"{folder}: dataset_hash does not match content_hashes")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return manifest
