@@ -32,16 +32,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
 
 
-def parse_model_args(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for item in pairs:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ODBenchError(f"--model-arg expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = value
-    return out
-
-
 def summary_table(doc: dict) -> str:
     m = doc["metrics"]
     width = max(len(k) for k in HEADLINE)
@@ -58,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     quiet_libraries()
     from .. import results
     from ..data import load_benchmark
-    from ..encoders import load_encoder
+    from ..encoders import load_encoder, parse_model_args
     from ..evaluate import RunConfig, evaluate
 
     output = Path(args.output)

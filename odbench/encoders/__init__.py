@@ -1,0 +1,49 @@
+"""Encoders: the model contract, the ``--model`` loader and the built-in adapters.
+
+``OpenCLIPEncoder`` and ``register_model_config`` are imported on first use, so that importing
+ODBench does not import open_clip.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from odbench.encoders.checks import check_output
+from odbench.encoders.loader import (
+    LoadedEncoder,
+    convert_arg,
+    load_encoder,
+    parse_model_args,
+    resolve_object,
+    state_dict_sha256,
+)
+from odbench.encoders.mock import MockEncoder
+from odbench.encoders.protocol import Encoder
+from odbench.encoders.registry import Builtin, register_builtin
+from odbench.errors import EncoderError
+
+__all__ = [
+    "Builtin",
+    "Encoder",
+    "EncoderError",
+    "LoadedEncoder",
+    "MockEncoder",
+    "OpenCLIPEncoder",
+    "check_output",
+    "convert_arg",
+    "load_encoder",
+    "parse_model_args",
+    "register_builtin",
+    "register_model_config",
+    "resolve_object",
+    "state_dict_sha256",
+]
+
+_LAZY = {"OpenCLIPEncoder", "register_model_config"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from odbench.encoders import open_clip_adapter
+
+        return getattr(open_clip_adapter, name)
+    raise AttributeError(f"module 'odbench.encoders' has no attribute {name!r}")

@@ -1,0 +1,186 @@
+"""open_clip models as ODBench encoders (``--model open_clip:ARCH[/PRETRAINED]``).
+
+Where the weights come from is part of the identity, as in open_clip's own factory:
+
+- ``pretrained=None``: random initialisation; ``untrained = True`` and the result says so.
+- ``pretrained=TAG``: one of ``open_clip.list_pretrained_tags_by_model(ARCH)``; needs the weights
+  in open_clip's cache or a network, else a clear ``EncoderError``.
+- ``pretrained=/path/to/checkpoint.{pt,bin,safetensors}``: a state dict for ARCH (open_clip
+  accepts a file path in place of a tag; ``{"state_dict": ...}`` and ``module.`` prefixes are fine).
+- ``pretrained=local-dir:DIR`` (or a directory): DIR holds ``open_clip_config.json`` plus weights
+  (open_clip's ``local-dir:`` schema), or just a checkpoint for ARCH.
+- ``arch=local-dir:DIR`` / ``arch=hf-hub:ORG/REPO``: config and weights from that source.
+
+``register_model_config`` adds small architectures (ODBench's reference models) to open_clip.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+
+from odbench.encoders.loader import state_dict_sha256
+from odbench.errors import EncoderError
+
+# A CLIP small enough to build and run on a laptop CPU in well under a second; for smoke tests
+# of the open_clip path and as the architecture of tiny reference models.
+TINY_CONFIG: dict[str, Any] = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
+    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+ODBENCH_CONFIGS: dict[str, dict[str, Any]] = {"odbench-tiny": TINY_CONFIG}
+
+_CHECKPOINT_NAMES = (  # open_clip's preference order inside a folder
+    "open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
+    "open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth",
+    "model.safetensors", "pytorch_model.bin", "pytorch_model.pth", "model.pth",
+)
+# open_clip's local-dir: schema only looks for these; a folder we resolve ourselves may hold .pt.
+_OPEN_CLIP_EXTS = (".safetensors", ".bin", ".pth")
+_ALL_EXTS = _OPEN_CLIP_EXTS + (".pt",)
+_config_dir: Path | None = None
+
+
+def register_model_config(name: str, config: dict[str, Any]) -> None:
+    """Make ``name`` a model architecture open_clip knows (``open_clip.list_models()``).
+
+    open_clip's registry is filled from JSON files (``add_model_config(path)``), so the config
+    is written to a per-process temporary folder. Re-registering a name replaces its config.
+    """
+    global _config_dir
+    if not all(key in config for key in ("embed_dim", "vision_cfg", "text_cfg")):
+        # open_clip would silently skip such a file; say so instead.
+        raise ValueError(f"open_clip config {name!r} needs embed_dim, vision_cfg and text_cfg")
+    if "/" in name or not name:
+        raise ValueError(f"invalid open_clip model name {name!r}")
+    if _config_dir is None:
+        _config_dir = Path(tempfile.mkdtemp(prefix="odbench-open_clip-configs-"))
+    path = _config_dir / f"{name}.json"
+    path.write_text(json.dumps(config, indent=2, sort_keys=True))
+    open_clip.add_model_config(path)
+
+
+def _ensure_odbench_configs() -> None:
+    for name, config in ODBENCH_CONFIGS.items():
+        if name not in open_clip.list_models():
+            register_model_config(name, config)
+
+
+class OpenCLIPEncoder(torch.nn.Module):
+    """An open_clip model behind the Encoder protocol."""
+
+    def __init__(
+        self,
+        arch: str,
+        pretrained: str | None = None,
+        device: str = "cpu",
+        precision: str = "fp32",
+        cache_dir: str | None = None,
+        seed: int = 0,
+    ):
+        super().__init__()
+        _ensure_odbench_configs()
+        model_name, weights, untrained = _resolve_source(arch, pretrained)
+        try:
+            # Seeded random init, so an untrained baseline has a reproducible weights hash;
+            # fork_rng leaves the caller's global RNG state untouched.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    model_name, pretrained=weights, device=device, precision=precision,
+                    cache_dir=cache_dir,
+                )
+            self.tokenizer = open_clip.get_tokenizer(model_name, cache_dir=cache_dir)
+        except EncoderError:
+            raise
+        except Exception as exc:
+            raise EncoderError(_creation_error(arch, pretrained, exc)) from exc
+        self.model = model.eval()
+        self.preprocess = preprocess  # open_clip's eval transform: resize, crop, normalise
+        self.arch, self.pretrained, self.untrained = arch, pretrained, untrained
+        self.name = f"open_clip:{arch}" + (f"/{pretrained}" if pretrained else " (untrained)")
+        self.num_parameters = sum(p.numel() for p in self.model.parameters())
+
+    @functools.cached_property
+    def weights_hash(self) -> str:
+        """SHA-256 of the state dict (computed once; see ``loader.state_dict_sha256``)."""
+        return state_dict_sha256(self.model)
+
+    def _device_dtype(self) -> tuple[torch.device, torch.dtype]:
+        param = next(self.model.visual.parameters())
+        return param.device, param.dtype
+
+    @torch.no_grad()
+    def encode_images(self, batch: torch.Tensor) -> torch.Tensor:
+        device, dtype = self._device_dtype()
+        return self.model.encode_image(batch.to(device=device, dtype=dtype))
+
+    @torch.no_grad()
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        device, _ = self._device_dtype()
+        tokens = self.tokenizer(list(texts))
+        return self.model.encode_text(tokens.to(device))
+
+
+def _resolve_source(arch: str, pretrained: str | None) -> tuple[str, str | None, bool]:
+    """(open_clip model_name, open_clip pretrained, untrained) for our arch/pretrained pair."""
+    if arch.startswith("hf-hub:"):
+        return arch, None, False
+    if arch.startswith("local-dir:"):
+        folder = Path(arch[len("local-dir:"):]).expanduser()
+        if not (folder / "open_clip_config.json").is_file():
+            raise EncoderError(f"open_clip {arch}: no open_clip_config.json in {folder}")
+        return f"local-dir:{folder}", None, _find_checkpoint(folder, _OPEN_CLIP_EXTS) is None
+    arch = arch.replace("/", "-")  # open_clip's own normalisation of names
+    if arch not in open_clip.list_models():
+        close = difflib.get_close_matches(arch, open_clip.list_models(), n=3, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise EncoderError(f"open_clip has no architecture {arch!r} (see open_clip.list_models()).{hint}")
+    if pretrained is None or pretrained.strip().lower() in ("", "none"):
+        return arch, None, True
+    if pretrained.startswith("local-dir:") or Path(pretrained).expanduser().is_dir():
+        folder = Path(pretrained.removeprefix("local-dir:")).expanduser()
+        if (folder / "open_clip_config.json").is_file():
+            return f"local-dir:{folder}", None, _find_checkpoint(folder, _OPEN_CLIP_EXTS) is None
+        checkpoint = _find_checkpoint(folder) if folder.is_dir() else None
+        if checkpoint is None:
+            raise EncoderError(f"open_clip {arch}: no checkpoint (*.safetensors, *.bin, *.pt, *.pth) "
+                               f"or open_clip_config.json in {folder}")
+        return arch, str(checkpoint), False
+    if open_clip.is_pretrained_cfg(arch, pretrained):
+        return arch, pretrained, False
+    path = Path(pretrained).expanduser()
+    if path.is_file():
+        return arch, str(path), False
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    close = difflib.get_close_matches(pretrained, tags, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    known = f"known tags for {arch}: {', '.join(tags)}" if tags else f"open_clip knows no tags for {arch}"
+    raise EncoderError(f"open_clip {arch}: pretrained {pretrained!r} is neither a known tag nor an "
+                       f"existing file ({known}).{hint}")
+
+
+def _find_checkpoint(folder: Path, exts: tuple[str, ...] = _ALL_EXTS) -> Path | None:
+    for name in _CHECKPOINT_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(p for ext in exts for p in folder.glob(f"*{ext}"))
+    return found[0] if found else None
+
+
+def _creation_error(arch: str, pretrained: str | None, exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if pretrained and open_clip.is_pretrained_cfg(arch.replace("/", "-"), pretrained) and (
+        "download" in text.lower() or isinstance(exc, (OSError, ConnectionError))
+    ):
+        return (f"open_clip {arch}/{pretrained}: the pretrained weights are not in the local cache "
+                f"and could not be downloaded (offline?). Download them once where a network is "
+                f"available, or pass a checkpoint file as pretrained. ({text})")
+    return f"open_clip {arch} (pretrained={pretrained!r}) could not be created: {text}"
