@@ -133,7 +133,7 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
                            f"but text embeddings {text_emb.shape[1]}")
     queries = QuerySets(benchmark)
     rankings = rank_all(queries, image_emb, text_emb, config)
-    report = compute_metrics(benchmark, rankings, queries=queries)
+    report = compute_metrics(benchmark, rankings, list_length=config.k, queries=queries)
     doc = {
         "schema_version": SCHEMA_VERSION,
         "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": benchmark.revision,

@@ -87,10 +87,16 @@ def _mentions_removed(benchmark: Benchmark, ranked: np.ndarray, removed: np.ndar
 
 
 def compute_metrics(benchmark: Benchmark, rankings: Mapping[str, Mapping[str, Sequence[str]]],
-                    *, ks: Sequence[int] = DEFAULT_KS, queries: QuerySets | None = None) -> MetricReport:
-    """Recompute every metric from the rankings (raises RankingError on malformed ones)."""
+                    *, list_length: int = 10, ks: Sequence[int] = DEFAULT_KS,
+                    queries: QuerySets | None = None) -> MetricReport:
+    """Recompute every metric from the rankings (raises RankingError on malformed ones).
+
+    `list_length` is the length of the ranked lists (the run's K); metrics are reported at each of `ks`.
+    """
     queries = queries or QuerySets(benchmark)
-    k_max = max(ks)
+    if max(ks) > list_length:
+        raise ValueError(f"metrics at k={max(ks)} need ranked lists of at least that length, got {list_length}")
+    k_max = list_length
     ranked, rel = {}, {}
     for name in ("i2t", "t2i", "std_i2t", "std_t2i"):
         d = queries.direction(name)

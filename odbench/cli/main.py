@@ -6,9 +6,10 @@ import sys
 
 from .. import __version__
 from . import eval as eval_cmd
+from . import leaderboard
 from . import validate
 
-SUBCOMMANDS = [eval_cmd, validate]
+SUBCOMMANDS = [eval_cmd, validate, leaderboard]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,85 @@
+"""`odbench leaderboard`: verify every submission and write (or --check) leaderboard.md."""
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from ..errors import ODBenchError
+from .common import quiet_libraries, user_errors
+
+EXIT_CHECK_FAILED = 1
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "leaderboard", help="verify submissions/ and write leaderboard.md",
+        description="Recompute every metric of every result file under --submissions, reject the "
+                    "files that do not check out, and write the leaderboard.")
+    p.add_argument("--submissions", default="submissions",
+                   help="folder of result JSON files, searched recursively (default: submissions)")
+    p.add_argument("--output", default="leaderboard.md", help="markdown file to write (default: leaderboard.md)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if a submission is rejected or --output is not up to date")
+    p.add_argument("--dataset", action="append", default=[], metavar="NAME@VERSION=PATH",
+                   help="where to find a dataset version (folder, org/repo or org/repo@revision); "
+                        "repeatable; overrides submissions/datasets.json and the embedded datasets")
+    p.set_defaults(func=run)
+
+
+def _registry(args: argparse.Namespace, submissions: Path):
+    from ..leaderboard import DATASETS_FILE, DatasetRegistry, parse_dataset_option, parse_source, read_datasets_file
+
+    sources = {}
+    listed = submissions / DATASETS_FILE
+    if listed.is_file():   # paths in datasets.json are relative to its folder
+        for key, text in read_datasets_file(listed).items():
+            sources[key] = parse_source(text, base=submissions)
+    for option in args.dataset:
+        key, text = parse_dataset_option(option)
+        sources[key] = parse_source(text)
+    return DatasetRegistry(sources)
+
+
+def _diff_summary(old: str, new: str, output: Path) -> tuple[str, list[str]]:
+    diff = list(difflib.unified_diff(old.splitlines(), new.splitlines(), f"{output} (on disk)",
+                                     f"{output} (generated)", lineterm="", n=0))
+    added = sum(1 for d in diff if d.startswith("+") and not d.startswith("+++"))
+    removed = sum(1 for d in diff if d.startswith("-") and not d.startswith("---"))
+    state = "is out of date" if output.is_file() else "does not exist"
+    return (f"{output} {state} (+{added} -{removed} lines); run `odbench leaderboard` "
+            f"and commit it", diff)
+
+
+@user_errors
+def run(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    from ..leaderboard import find_submissions, render, verify_all
+    from ..results import write_atomic
+
+    submissions, output = Path(args.submissions), Path(args.output)
+    if not submissions.is_dir():
+        raise ODBenchError(f"submissions folder not found: {submissions}")
+    registry = _registry(args, submissions)
+    paths = find_submissions(submissions)
+    shown = {p: (submissions / p.relative_to(submissions)).as_posix() for p in paths}
+    outcome = verify_all(paths, registry, shown=shown)
+    for r in outcome.rejected:
+        print(r.line(), file=sys.stderr)
+    text = render(outcome, output.parent)
+    summary = f"{len(outcome.accepted)} accepted, {len(outcome.rejected)} rejected"
+
+    if not args.check:
+        write_atomic(output, text, overwrite=True)
+        print(f"wrote {output}: {summary}")
+        return 0
+    failed = bool(outcome.rejected)
+    old = output.read_text("utf-8") if output.is_file() else ""
+    if old != text:
+        line, diff = _diff_summary(old, text, output)
+        print(line, file=sys.stderr)
+        print("\n".join(diff[:60] + (["..."] if len(diff) > 60 else [])), file=sys.stderr)
+        failed = True
+    print(f"check {'failed' if failed else 'passed'}: {summary}")
+    return EXIT_CHECK_FAILED if failed else 0

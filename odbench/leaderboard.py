@@ -1,0 +1,377 @@
+"""Verify submissions and render the leaderboard (SPEC section 7).
+
+The leaderboard never trusts a reported number: for every result document under
+`submissions/` it finds the dataset by benchmark name and version, checks the dataset and
+rankings hashes, recomputes every metric from the rankings with `compute_metrics`, and accepts
+the file only if all reported values agree. A rejected file gets exactly one reason, one of
+`REASONS`, so a contributor knows what to fix.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .benchmark import Benchmark
+from .data import EMBEDDED_DIR, load_benchmark, read_manifest
+from .errors import ODBenchError
+from .hashing import canonical_json
+from .metrics import MetricReport, compute_metrics
+from .queries import QuerySets
+from .rankings import RankingError, rankings_hash
+from .results import schema
+
+TOLERANCE = 1e-6
+DATASETS_FILE = "datasets.json"
+
+# Every way a submission can fail, in the order the checks run. The keys appear in messages,
+# in leaderboard.md and in CONTRIBUTING.md; keep the three in step.
+REASONS: dict[str, str] = {
+    "schema": "not JSON, or violates odbench/result.schema.json",
+    "rankings-hash": "rankings_sha256 is not the SHA-256 of the canonical rankings",
+    "unknown-dataset": "no known dataset has the document's benchmark name and version",
+    "dataset-unavailable": "the registered dataset could not be loaded, or is not what it was registered as",
+    "dataset-hash": "benchmark.dataset_hash differs from the known dataset's hash",
+    "missing-queries": "a ranking lacks queries of the dataset",
+    "extra-queries": "a ranking has queries the dataset does not have",
+    "wrong-length": "a ranked list does not have min(10, gallery size) ids",
+    "duplicate-id": "a ranked list names the same gallery id twice",
+    "unknown-id": "a ranked list names an id that is not in the direction's gallery",
+    "metric-mismatch": "a reported metric differs from the recomputed one by more than 1e-6",
+    "duplicate-submission": "an earlier accepted file (by path) has the same model spec, args, weights_hash and dataset version",
+}
+
+# RankingError messages of odbench.rankings.ranked_matrix -> reason. Tests pin every one.
+_RANKING_REASONS = (
+    (re.compile(r"missing queries"), "missing-queries"),
+    (re.compile(r"unexpected queries"), "extra-queries"),
+    (re.compile(r"lists \d+ ids, expected"), "wrong-length"),
+    (re.compile(r"lists the same id twice"), "duplicate-id"),
+    (re.compile(r"lists unknown id"), "unknown-id"),
+)
+
+
+class Rejection(Exception):
+    """Raised inside the checks; `reason` is a key of REASONS."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        assert reason in REASONS, reason
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True)
+class Accepted:
+    path: Path
+    shown: str                       # the path as printed (submissions/<...>.json)
+    doc: dict[str, Any]
+    report: MetricReport             # recomputed: the leaderboard shows these numbers
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """Same model on the same dataset version = same entry (SPEC 7: one row per model)."""
+        m, b = self.doc["model"], self.doc["benchmark"]
+        return (b["name"], b["version"], m["spec"], canonical_json(m["args"]), str(m["weights_hash"]))
+
+
+@dataclass(frozen=True)
+class Rejected:
+    path: Path
+    shown: str
+    reason: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.shown}: rejected ({self.reason}): {self.detail}"
+
+
+@dataclass
+class Outcome:
+    accepted: list[Accepted] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- datasets
+
+_KEY = r"[^@\s]+@\d+\.\d+\.\d+"    # NAME@VERSION, version in semver
+
+
+def parse_source(text: str, base: Path | None = None) -> tuple[str, str | None]:
+    """'path', 'org/repo' or 'org/repo@revision' -> (location, revision). A relative folder is
+    taken relative to `base` (the folder of datasets.json) when it exists there."""
+    if base is not None and not os.path.isabs(text) and (base / text).is_dir():
+        return str(base / text), None
+    if "@" in text and not Path(text).exists():
+        location, revision = text.rsplit("@", 1)
+        if location and revision:
+            return location, revision
+        raise ODBenchError(f"bad dataset source {text!r}: expected PATH, org/repo or org/repo@revision")
+    return text, None
+
+
+def parse_dataset_option(text: str) -> tuple[str, str]:
+    """`--dataset NAME@VERSION=PATH` -> ("NAME@VERSION", "PATH")."""
+    key, sep, source = text.partition("=")
+    if not sep or not source or not re.fullmatch(_KEY, key):
+        raise ODBenchError(f"--dataset expects NAME@VERSION=PATH (e.g. odbench-coco@1.0.0=data/odbench-coco), got {text!r}")
+    return key, source
+
+
+def read_datasets_file(path: Path) -> dict[str, str]:
+    """The optional submissions/datasets.json: {"name@version": "path or org/repo@revision"}."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ODBenchError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ODBenchError(f"{path} must map \"name@version\" to a path or org/repo@revision string")
+    bad = [key for key in data if not re.fullmatch(_KEY, key)]
+    if bad:
+        raise ODBenchError(f"{path}: key {bad[0]!r} is not NAME@VERSION (e.g. odbench-coco@1.0.0)")
+    return data
+
+
+class DatasetRegistry:
+    """Known datasets by "name@version": embedded ones, then datasets.json, then --dataset
+    (later sources win). Each is loaded and hash-verified once, on first use."""
+
+    def __init__(self, sources: Mapping[str, tuple[str, str | None]] | None = None,
+                 embedded_dir: Path = EMBEDDED_DIR) -> None:
+        self._sources: dict[str, tuple[str, str | None]] = {}
+        if embedded_dir.is_dir():
+            for folder in sorted(p for p in embedded_dir.iterdir() if p.is_dir()):
+                manifest = read_manifest(folder)   # only the one-row manifest config
+                self._sources[f"{manifest['name']}@{manifest['version']}"] = (str(folder), None)
+        self._sources.update(sources or {})
+        self._loaded: dict[str, tuple[Benchmark, QuerySets] | Rejection] = {}
+
+    def known(self) -> list[str]:
+        return sorted(self._sources)
+
+    def get(self, name: str, version: str) -> tuple[Benchmark, QuerySets]:
+        key = f"{name}@{version}"
+        if key not in self._sources:
+            known = ", ".join(self.known()) or "none"
+            raise Rejection("unknown-dataset", f"no known dataset is {key} (known: {known}); register it "
+                            f"with --dataset {key}=PATH or in submissions/{DATASETS_FILE}")
+        if key not in self._loaded:
+            self._loaded[key] = self._load(key)
+        value = self._loaded[key]
+        if isinstance(value, Rejection):   # cached, so a broken dataset is loaded once
+            raise value
+        return value
+
+    def _load(self, key: str) -> tuple[Benchmark, QuerySets] | Rejection:
+        location, revision = self._sources[key]
+        try:
+            benchmark = load_benchmark(location, revision=revision)
+        except ODBenchError as exc:
+            return Rejection("dataset-unavailable", f"{key} could not be loaded: {exc}")
+        if f"{benchmark.name}@{benchmark.version}" != key:
+            return Rejection("dataset-unavailable", f"{key} is registered as {location}, whose manifest "
+                             f"says {benchmark.name}@{benchmark.version}")
+        return benchmark, QuerySets(benchmark)
+
+
+# ---------------------------------------------------------------- checks
+
+def _check_schema(doc: Any) -> None:
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    if error is not None:
+        where = "/" + "/".join(str(p) for p in error.absolute_path)
+        raise Rejection("schema", f"schema violation at {where}: {_short(error.message)}")
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """One line, bounded: jsonschema may quote a whole ranking in its message."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _fmt(value: Any) -> str:
+    return "null" if value is None else ("(absent)" if value is _ABSENT else repr(value))
+
+
+_ABSENT = object()
+
+
+def differences(reported: Any, recomputed: Any, where: str) -> list[str]:
+    """Every leaf where the two trees differ: numbers by more than TOLERANCE, null only equals
+    null, and a key present on one side only is a difference too."""
+    if isinstance(reported, dict) and isinstance(recomputed, dict):
+        out = []
+        for key in sorted(set(reported) | set(recomputed)):
+            out += differences(reported.get(key, _ABSENT), recomputed.get(key, _ABSENT), f"{where}.{key}")
+        return out
+    numbers = (int, float)
+    if isinstance(reported, numbers) and isinstance(recomputed, numbers) \
+            and not isinstance(reported, bool) and not isinstance(recomputed, bool):
+        # `<=` is False for NaN, so a NaN never passes as equal
+        same = abs(float(reported) - float(recomputed)) <= TOLERANCE
+    else:
+        same = reported is recomputed or (reported is not _ABSENT and reported == recomputed)
+    return [] if same else [f"{where}: reported {_fmt(reported)}, recomputed {_fmt(recomputed)}"]
+
+
+def _ranking_rejection(exc: RankingError) -> Rejection:
+    for pattern, reason in _RANKING_REASONS:
+        if pattern.search(str(exc)):
+            return Rejection(reason, str(exc))
+    raise exc  # a RankingError we do not know: a bug to fix here, not a submission to blame
+
+
+def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
+    """Run every check on one parsed document; raise Rejection or return the recomputed report."""
+    _check_schema(doc)
+    actual = rankings_hash(doc["rankings"])
+    if actual != doc["rankings_sha256"]:
+        raise Rejection("rankings-hash", f"rankings_sha256 is {doc['rankings_sha256'][:12]}..., "
+                        f"but the rankings hash to {actual[:12]}...")
+    b = doc["benchmark"]
+    benchmark, queries = registry.get(b["name"], b["version"])
+    if b["dataset_hash"] != benchmark.dataset_hash:
+        raise Rejection("dataset-hash", f"dataset_hash {b['dataset_hash'][:12]}... is not the hash of "
+                        f"{benchmark.name}@{benchmark.version} ({benchmark.dataset_hash[:12]}...)")
+    try:
+        report = compute_metrics(benchmark, doc["rankings"], list_length=doc["run"]["k"], queries=queries)
+    except RankingError as exc:
+        raise _ranking_rejection(exc) from None
+    diffs: list[str] = []
+    recomputed = report.as_dict()
+    for part in ("metrics", "per_pair", "per_category", "query_counts"):
+        diffs += differences(doc[part], recomputed[part], part)
+    if diffs:
+        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+        raise Rejection("metric-mismatch", diffs[0] + more)
+    return report
+
+
+def find_submissions(folder: Path) -> list[Path]:
+    """Every *.json under `folder`, recursively, sorted by relative path (datasets.json excluded)."""
+    paths = [p for p in folder.rglob("*.json") if p.is_file() and p != folder / DATASETS_FILE]
+    return sorted(paths, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def verify_all(paths: Iterable[Path], registry: DatasetRegistry, *,
+               shown: Mapping[Path, str] | None = None) -> Outcome:
+    """Check files in the given order; a later duplicate of an accepted file is rejected."""
+    outcome, first_of = Outcome(), {}
+    for path in paths:
+        name = (shown or {}).get(path, str(path))
+        try:
+            try:
+                doc = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                raise Rejection("schema", f"not valid JSON: {_short(exc)}") from None
+            entry = Accepted(path, name, doc, check_document(doc, registry))
+            if entry.identity in first_of:
+                raise Rejection("duplicate-submission", f"same model ({doc['model']['spec']}, same args "
+                                f"and weights_hash) on {doc['benchmark']['name']}@{doc['benchmark']['version']} "
+                                f"as the earlier {first_of[entry.identity]}")
+            first_of[entry.identity] = name
+            outcome.accepted.append(entry)
+        except Rejection as rej:
+            outcome.rejected.append(Rejected(path, name, rej.reason, rej.detail))
+    return outcome
+
+
+# ---------------------------------------------------------------- markdown
+
+COLUMNS = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "hr@5",
+           "r_i2t@1", "r_t2i@1", "rsum")
+HEADER = """<!-- Generated by `odbench leaderboard`; do not edit. Regenerate with `odbench leaderboard`. -->
+# ODBench leaderboard
+
+This file is generated from the result files under `submissions/` by `odbench leaderboard`;
+do not edit it by hand. After adding or changing a submission, regenerate it with
+`odbench leaderboard` and commit both (CI runs `odbench leaderboard --check`). Every number is
+recomputed from the submitted rankings and the dataset; see CONTRIBUTING.md.
+
+Ranked by ODmAP@10 (higher is better). gap@10 = cmap@10 - odmap@10 and hr@5 (hallucination
+rate) are better when lower. Metrics are in [0, 1]; rsum is in percent (0 to 600).
+"""
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return f"{0.0:.{digits}f}" if float(text) == 0 else text   # never "-0.0000"
+
+
+def _params(n: int | None) -> str:
+    if n is None:
+        return "n/a"
+    for size, unit in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def _date(text: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(text).date().isoformat()
+    except ValueError:
+        return text[:10]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _model(doc: dict[str, Any]) -> str:
+    m = doc["model"]
+    args = ", ".join(f"{k}={v}" for k, v in sorted(m["args"].items()))
+    text = f"`{m['spec']}`" + (f" ({args})" if args else "") + (" (untrained)" if m["untrained"] else "")
+    return _cell(text)
+
+
+def _link(path: Path, output_dir: Path, *, full: bool = False) -> str:
+    """A markdown link from leaderboard.md to the file, relative so it works on GitHub."""
+    rel = Path(os.path.relpath(path.resolve(), output_dir.resolve())).as_posix()
+    return f"[{_cell(rel if full else path.name)}]({rel.replace(' ', '%20')})"
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def render(outcome: Outcome, output_dir: Path) -> str:
+    """The leaderboard as markdown: same outcome and paths -> same bytes."""
+    groups: dict[tuple[str, str], list[Accepted]] = {}
+    for entry in outcome.accepted:
+        b = entry.doc["benchmark"]
+        groups.setdefault((b["name"], b["version"]), []).append(entry)
+    lines = [HEADER]
+    if not groups:
+        lines.append("No accepted submissions yet.\n")
+    # Benchmarks alphabetically, newest dataset version first within a benchmark.
+    for name, version in sorted(groups, key=lambda g: (g[0], [-v for v in _version_key(g[1])])):
+        entries = sorted(groups[(name, version)], key=lambda e: (
+            -(e.report.metrics["odmap@10"] if e.report.metrics["odmap@10"] is not None else float("-inf")),
+            e.doc["model"]["spec"], e.shown))
+        dataset_hash = entries[0].doc["benchmark"]["dataset_hash"]
+        lines += [f"## {name} v{version}\n", f"Dataset hash `{dataset_hash[:16]}`.\n",
+                  "| rank | model | params | " + " | ".join(COLUMNS) + " | date | submission |",
+                  "|---:|---|---:|" + "---:|" * len(COLUMNS) + "---|---|"]
+        for rank, e in enumerate(entries, 1):
+            m = e.report.metrics
+            numbers = [_number(m.get(c), 2 if c == "rsum" else 4) for c in COLUMNS]
+            lines.append(f"| {rank} | {_model(e.doc)} | {_params(e.doc['model']['num_parameters'])} | "
+                         + " | ".join(numbers)
+                         + f" | {_date(e.doc['run']['date'])} | {_link(e.path, output_dir)} |")
+        lines.append("")
+    lines.append("## Rejected submissions\n")
+    if not outcome.rejected:
+        lines.append("None.\n")
+    for r in outcome.rejected:
+        lines.append(f"- {_link(r.path, output_dir, full=True)} **{r.reason}**: {_cell(r.detail)}")
+    return "\n".join(lines).rstrip("\n") + "\n"
