@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataset_builders.features import caption_features, image_features, lexicon_features
-from dataset_builders.hf_folder import DatasetCard, write_dataset_folder
 from odbench.cli.main import main as odbench
 from odbench.data import load_benchmark
 from odbench.leaderboard import REASONS, DatasetRegistry, find_submissions, render, verify_all
@@ -20,51 +18,7 @@ from odbench.queries import QuerySets
 from odbench.rankings import rankings_hash
 from odbench.results import SCHEMA_VERSION, dump
 
-# The rows of tests/test_metrics.py: dog+frisbee is the selected pair; i1-no-person is a control.
-IMAGES = [
-    # image_id,        src,  kind,          removed,   objects,                      pair
-    ("i1",             "i1", "original",    None,      ["dog", "frisbee", "person"], None),
-    ("i1-no-frisbee",  "i1", "decorrelate", "frisbee", ["dog", "person"],            ["dog", "frisbee"]),
-    ("i1-no-person",   "i1", "control",     "person",  ["dog", "frisbee"],           None),
-    ("i2",             "i2", "original",    None,      ["cat"],                      None),
-    ("i3",             "i3", "original",    None,      ["dog", "frisbee"],           None),
-    ("i3-no-frisbee",  "i3", "decorrelate", "frisbee", ["dog"],                      ["dog", "frisbee"]),
-]
-CAPTIONS = [
-    # caption_id,      src,  kind,          removed,   mentions,            text
-    ("c1",             "i1", "original",    None,      ["dog", "frisbee"],  "A dog catches a frisbee."),
-    ("c2",             "i1", "original",    None,      ["dog", "person"],   "A man plays with his dog."),
-    ("c3",             "i1", "original",    None,      ["dog"],             "A dog on the grass."),
-    ("c1-no-frisbee",  "i1", "decorrelate", "frisbee", ["dog"],             "A dog catches."),
-    ("c4",             "i2", "original",    None,      ["cat"],             "A cat sleeping."),
-    ("c5",             "i3", "original",    None,      ["dog", "frisbee"],  "A dog with a frisbee."),
-    ("c5-no-frisbee",  "i3", "decorrelate", "frisbee", ["dog"],             "A dog."),
-]
-NAME, VERSION = "odbench-tiny", "0.0.1"
-KEY = f"{NAME}@{VERSION}"
-
-
-def _image(seed: int) -> Image.Image:
-    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8))
-
-
-def write_tiny_dataset(out: Path) -> None:
-    from datasets import Features, Value
-    images = [{"image_id": i, "image": _image(n), "src_id": s, "edit_kind": k, "removed": r, "objects": o,
-               "kept": [], "pair": p, "mask_area": 0.0 if k == "original" else 0.1, "editor": "",
-               "gallery_pos": n} for n, (i, s, k, r, o, p) in enumerate(IMAGES)]
-    captions = [{"caption_id": c, "text": t, "src_id": s, "edit_kind": k, "removed": r, "mentions": m,
-                 "pair": ["dog", "frisbee"] if r else None, "editor": "", "gallery_pos": n}
-                for n, (c, s, k, r, m, t) in enumerate(CAPTIONS)]
-    pairs = Features({"a": Value("string"), "b": Value("string"), "npmi": Value("float64"), "n_ab": Value("int64")})
-    lexicon = [{"phrase": w, "category": w} for w in ("cat", "dog", "frisbee", "person")]
-    card = DatasetCard(name=NAME, version=VERSION, license="cc-by-4.0", citation="@misc{tiny}",
-                       description="A tiny leaderboard test dataset.")
-    write_dataset_folder(out, {"images": (images, image_features()), "captions": (captions, caption_features()),
-                               "pairs": ([{"a": "dog", "b": "frisbee", "npmi": 0.5, "n_ab": 3}], pairs),
-                               "lexicon": (lexicon, lexicon_features())},
-                         card, {"builder_version": "test", "seed": 0})
-
+from tiny_dataset import KEY, NAME, VERSION
 
 def scored_rankings(queries: QuerySets, seed: int) -> dict:
     """A deterministic stand-in for a model: each query orders the gallery by a seeded hash."""
@@ -92,13 +46,6 @@ def make_submission(benchmark, seed: int, spec: str = "mock:random", **model) ->
         "rankings": rankings,
         "rankings_sha256": rankings_hash(rankings),
     }
-
-
-@pytest.fixture(scope="session")
-def dataset(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("datasets") / NAME
-    write_tiny_dataset(out)
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -7,39 +7,10 @@ from odbench.metrics import average_precision, compute_metrics, hit_at_k
 from odbench.queries import QuerySets
 from odbench.rankings import RankingError
 
-# Source i1 has a dog, a frisbee and a person; dog+frisbee is the selected pair, so removing
-# the frisbee is a `decorrelate` edit and removing the person (in no pair) is a `control` edit.
-# Source i3 has a dog and a frisbee; its edited image's only relevant caption is an edited one.
-IMAGES = [
-    # image_id,        src,  kind,          removed,   objects,                      pair
-    ("i1",             "i1", "original",    None,      ["dog", "frisbee", "person"], None),
-    ("i1-no-frisbee",  "i1", "decorrelate", "frisbee", ["dog", "person"],            ["dog", "frisbee"]),
-    ("i1-no-person",   "i1", "control",     "person",  ["dog", "frisbee"],           None),
-    ("i2",             "i2", "original",    None,      ["cat"],                      None),
-    ("i3",             "i3", "original",    None,      ["dog", "frisbee"],           None),
-    ("i3-no-frisbee",  "i3", "decorrelate", "frisbee", ["dog"],                      ["dog", "frisbee"]),
-]
-CAPTIONS = [
-    # caption_id,      src,  kind,          removed,   mentions
-    ("c1",             "i1", "original",    None,      ["dog", "frisbee"]),
-    ("c2",             "i1", "original",    None,      ["dog", "person"]),
-    ("c3",             "i1", "original",    None,      ["dog"]),
-    ("c1-no-frisbee",  "i1", "decorrelate", "frisbee", ["dog"]),
-    ("c4",             "i2", "original",    None,      ["cat"]),
-    ("c5",             "i3", "original",    None,      ["dog", "frisbee"]),
-    ("c5-no-frisbee",  "i3", "decorrelate", "frisbee", ["dog"]),
-]
-
+from tiny_dataset import columns
 
 def tiny_benchmark():
-    images = {"image_id": [r[0] for r in IMAGES], "src_id": [r[1] for r in IMAGES],
-              "edit_kind": [r[2] for r in IMAGES], "removed": [r[3] for r in IMAGES],
-              "objects": [r[4] for r in IMAGES], "pair": [r[5] for r in IMAGES],
-              "gallery_pos": list(range(len(IMAGES)))}
-    captions = {"caption_id": [r[0] for r in CAPTIONS], "text": [r[0] for r in CAPTIONS],
-                "src_id": [r[1] for r in CAPTIONS], "edit_kind": [r[2] for r in CAPTIONS],
-                "removed": [r[3] for r in CAPTIONS], "mentions": [r[4] for r in CAPTIONS],
-                "gallery_pos": list(range(len(CAPTIONS)))}
+    images, captions = columns()
     manifest = {"name": "tiny", "version": "0.0.1", "dataset_hash": "0" * 64}
     benchmark, _ = build_benchmark(images, captions, [("dog", "frisbee")], manifest)
     return benchmark

@@ -1,0 +1,17 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+# Test helper modules (tiny_dataset.py) are imported by name.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_dataset import NAME, write_tiny_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory) -> Path:
+    """The hand-worked tiny benchmark as a dataset folder in the SPEC layout."""
+    out = tmp_path_factory.mktemp("datasets") / NAME
+    write_tiny_dataset(out)
+    return out
