@@ -1,7 +1,7 @@
 """Write a dataset folder in the layout of docs/dataset-format.md.
 
     out_dir/README.md                             card; YAML declares configs, version, licence
-    out_dir/<config>/<split>-00000-of-00001.parquet
+    out_dir/<config>/<split>-00000-of-0000N.parquet      shards of at most ~5 MB
 
 The manifest's `content_hashes` are taken over the rows as `datasets` decodes them from the
 written parquet (`load_dataset(folder, config)`), so the hash is over exactly what users load
@@ -49,8 +49,17 @@ class FolderInfo:
     num_rows: dict[str, int]
 
 
-def shard_path(config: str, split: str) -> str:
-    return f"{config}/{split}-00000-of-00001.parquet"
+# Shards stay well under the 10 MB a file that repositories (and the hub's web UI) handle well.
+MAX_SHARD_BYTES = 5_000_000
+
+
+def shard_glob(config: str, split: str) -> str:
+    """The data_files pattern of a config in the card; shards load in name order."""
+    return f"{config}/{split}-*.parquet"
+
+
+def shard_name(config: str, split: str, index: int, count: int) -> str:
+    return f"{config}/{split}-{index:05d}-of-{count:05d}.parquet"
 
 
 def _png_value(value: Any) -> Any:
@@ -87,26 +96,40 @@ def _rows(data: Any, features: Any) -> Iterator[dict[str, Any]]:
         yield from data
 
 
-def _write_parquet(path: Path, config: str, data: Any, features: Any) -> int:
-    """Write one config as a single parquet shard with the `datasets` features in its schema."""
+def _write_parquet(folder: Path, config: str, split: str, data: Any, features: Any) -> int:
+    """Write one config as parquet shards of at most about MAX_SHARD_BYTES each, with the
+    `datasets` features in their schema. Returns the number of rows."""
+    max_shard_bytes = MAX_SHARD_BYTES
     from datasets import Image
     image_cols = [c for c, f in features.items() if isinstance(f, Image)]
     # Small row groups for image configs, as `datasets` does, so readers can stream them.
     batch_size = 100 if image_cols else 10_000
     schema = features.arrow_schema  # carries the `huggingface` features metadata
     expected = set(features)
+    (folder / config).mkdir(parents=True, exist_ok=True)
+    shards: list[Path] = []
+    writer: pq.ParquetWriter | None = None
+    shard_bytes = 0
     n = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pq.ParquetWriter(path, schema) as writer:
-        batch: list[dict[str, Any]] = []
+    batch: list[dict[str, Any]] = []
 
-        def flush() -> None:
-            cols = {c: [r[c] for r in batch] for c in features}
-            for c in image_cols:
-                cols[c] = [_png_value(v) for v in cols[c]]
-            writer.write_table(pa.Table.from_pydict(features.encode_batch(cols), schema=schema))
-            batch.clear()
+    def flush() -> None:
+        nonlocal writer, shard_bytes
+        cols = {c: [r[c] for r in batch] for c in features}
+        for c in image_cols:
+            cols[c] = [_png_value(v) for v in cols[c]]
+        table = pa.Table.from_pydict(features.encode_batch(cols), schema=schema)
+        if writer is not None and shard_bytes + table.nbytes > max_shard_bytes:
+            writer.close()
+            writer = None
+        if writer is None:
+            shards.append(folder / config / f".{split}-{len(shards):05d}.parquet")
+            writer, shard_bytes = pq.ParquetWriter(shards[-1], schema), 0
+        writer.write_table(table)
+        shard_bytes += table.nbytes
+        batch.clear()
 
+    try:
         for row in _rows(data, features):
             if set(row) != expected:
                 raise ValueError(f"config {config!r}, row {n}: missing columns "
@@ -117,8 +140,13 @@ def _write_parquet(path: Path, config: str, data: Any, features: Any) -> int:
                 flush()
         if batch:
             flush()
+    finally:
+        if writer is not None:
+            writer.close()
     if n == 0:  # `load_dataset` fails on an empty split ("corresponds to no data")
         raise ValueError(f"config {config!r} has no rows; datasets cannot load an empty config")
+    for i, tmp in enumerate(shards):  # the count is only known now
+        tmp.rename(folder / shard_name(config, split, i, len(shards)))
     return n
 
 
@@ -129,7 +157,7 @@ def _card_text(card: DatasetCard, configs: list[str], split: str, num_rows: Mapp
         "license": card.license,
         "version": card.version,
         "citation": card.citation,
-        "configs": [{"config_name": c, "data_files": [{"split": split, "path": shard_path(c, split)}]}
+        "configs": [{"config_name": c, "data_files": [{"split": split, "path": shard_glob(c, split)}]}
                     for c in configs],
         "odbench": {"name": card.name, "version": card.version, "dataset_hash": dhash},
     }
@@ -210,7 +238,7 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     cache = tempfile.mkdtemp(prefix="odbench-hf-cache-")  # keep datasets' cache out of ~/.cache
     try:
-        num_rows = {name: _write_parquet(tmp / shard_path(name, split), name, data, feats)
+        num_rows = {name: _write_parquet(tmp, name, split, data, feats)
                     for name, (data, feats) in configs.items()}
         names = [*configs, MANIFEST]
         # The card must exist before load_dataset can resolve configs by name.
@@ -228,7 +256,7 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
         row.update({k: v if isinstance(v, str) else canonical_json(v) for k, v in manifest.items()})
         row.update(content_hashes=canonical_json(hashes), dataset_hash=dhash)
         feats = Features({k: Value("string") for k in row})
-        num_rows[MANIFEST] = _write_parquet(tmp / shard_path(MANIFEST, split), MANIFEST, [row], feats)
+        num_rows[MANIFEST] = _write_parquet(tmp, MANIFEST, split, [row], feats)
         if _load(tmp, MANIFEST, split, cache)[0]["dataset_hash"] != dhash:
             raise RuntimeError("manifest did not round-trip")
         (tmp / "README.md").write_text(_card_text(card, names, split, num_rows, hashes, dhash),

@@ -71,7 +71,7 @@ def test_layout_and_card(folder):
     assert (meta["version"], meta["license"]) == ("1.2.3", "cc-by-4.0")
     assert meta["citation"].startswith("@misc{odbench")
     assert [c["config_name"] for c in meta["configs"]] == ["images", "captions", "manifest"]
-    assert meta["configs"][0]["data_files"] == [{"split": "test", "path": "images/test-00000-of-00001.parquet"}]
+    assert meta["configs"][0]["data_files"] == [{"split": "test", "path": "images/test-*.parquet"}]
     assert "OpenMoji" in (folder / "README.md").read_text()
     # Images are stored as PNG bytes.
     cell = pq.read_table(folder / "images/test-00000-of-00001.parquet").column("image")[0].as_py()
@@ -164,3 +164,16 @@ def test_verify_detects_tampering(tmp_path):
     pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
     with pytest.raises(ValueError, match="config 'captions' has hash"):
         verify_dataset_folder(out)
+
+
+def test_large_configs_are_sharded_in_order(tmp_path, monkeypatch, folder):
+    import dataset_builders.hf_folder as hf_folder
+    monkeypatch.setattr(hf_folder, "MAX_SHARD_BYTES", 1)      # every row group its own shard
+    rows = [dict(r, image_id=f"{r['image_id']}-{n}") for n in range(84) for r in image_rows()]  # 3 row groups
+    info = write(tmp_path / "sharded", rows=rows)
+    shards = sorted(p.name for p in (tmp_path / "sharded" / "images").iterdir())
+    assert len(shards) > 1 and shards[0].endswith(f"-of-{len(shards):05d}.parquet")
+    from datasets import load_dataset
+    loaded = load_dataset(str(tmp_path / "sharded"), "images", split="test")
+    assert loaded["image_id"] == [r["image_id"] for r in rows]
+    assert info.num_rows["images"] == len(rows)

@@ -19,7 +19,7 @@ import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -254,7 +254,9 @@ def exact_renderer(root: str | os.PathLike, split: str):
     if not scene_file.is_file():
         raise FileNotFoundError(f"no PictoWorld scene file {scene_file}")
 
-    def render(source_image, removed: str) -> Image.Image:
-        return exact_remove(scene_file, source_image.coco_id, removed)
+    # A partial of a module-level function, not a closure: builders send it to worker processes.
+    return partial(_render_without, scene_file)
 
-    return render
+
+def _render_without(scene_file: Path, source_image, removed: str) -> Image.Image:
+    return exact_remove(scene_file, source_image.coco_id, removed)
