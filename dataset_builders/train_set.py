@@ -106,6 +106,22 @@ def _cutout(donor: SourceImage, category: str) -> Image.Image | None:
     return rgba.crop(box)
 
 
+def _free_spot(target: SourceImage, cut: Image.Image, rng: random.Random,
+               max_hidden: float = 0.2, tries: int = 10) -> tuple[int, int] | None:
+    """A position where the cut-out hides at most `max_hidden` of every object already there,
+    so that the target's captions stay true of the pasted image."""
+    alpha = np.asarray(cut.getchannel("A")) > 0
+    masks = [target.category_mask(c) for c in sorted(target.objects)]
+    for _ in range(tries):
+        x = rng.randrange(0, target.width - cut.width + 1)
+        y = rng.randrange(0, target.height - cut.height + 1)
+        covered = np.zeros((target.height, target.width), dtype=bool)
+        covered[y:y + cut.height, x:x + cut.width] = alpha
+        if all((m & covered).sum() <= max_hidden * m.sum() for m in masks):
+            return x, y
+    return None
+
+
 def _paste_rows(train: Source, selected: list[PairStat], config: TrainSetConfig,
                 lexicon: Lexicon) -> Iterator[dict[str, Any]]:
     rng = random.Random(config.seed)
@@ -125,9 +141,10 @@ def _paste_rows(train: Source, selected: list[PairStat], config: TrainSetConfig,
                 scale = min(1.0, 0.6 * min(base.width / cut.width, base.height / cut.height))
                 if scale < 1.0:
                     cut = cut.resize((max(1, int(cut.width * scale)), max(1, int(cut.height * scale))))
-                x = rng.randrange(0, base.width - cut.width + 1)
-                y = rng.randrange(0, base.height - cut.height + 1)
-                base.paste(cut, (x, y), cut)
+                spot = _free_spot(target, cut, rng)
+                if spot is None:
+                    continue
+                base.paste(cut, spot, cut)
                 caption = rng.choice([c for c in target.captions if lexicon.mentions(c.text) <= target.objects])
                 text = naming_caption(caption.text, obj)
                 if lexicon.mentions(text) != lexicon.mentions(caption.text) | {obj}:

@@ -37,3 +37,21 @@ def test_exact_remover_builds(tmp_path):
     info, report = build_picto(tmp_path / "exact", small, inpainter="exact")
     assert read_manifest(info.path)["inpainter"].startswith("exact/")
     assert report["images"]["decorrelate"] > 0
+
+
+def test_shipped_edits_follow_the_spec():
+    images = load_dataset(str(SHIPPED), "images", split="test").select_columns(
+        ["image_id", "src_id", "edit_kind", "removed", "objects", "mask_area"]).to_list()
+    captions = load_dataset(str(SHIPPED), "captions", split="test").to_list()
+    objects = {r["image_id"]: set(r["objects"]) for r in images}
+    mentions = {c["caption_id"]: set(c["mentions"]) for c in captions}
+    for r in images:
+        if r["edit_kind"] != "original":
+            assert objects[r["image_id"]] == objects[r["src_id"]] - {r["removed"]}
+            assert 0 < r["mask_area"] <= 0.30
+            relevant = [c for c in captions if c["src_id"] == r["src_id"] and mentions[c["caption_id"]] <= objects[r["image_id"]]]
+            assert relevant, r["image_id"]
+    for c in captions:
+        if c["edit_kind"] != "original":
+            original = c["caption_id"].split("-no-")[0]
+            assert mentions[c["caption_id"]] == mentions[original] - {c["removed"]}
