@@ -36,6 +36,7 @@ REASON_NO_RELEVANT_CAPTION = "no_relevant_caption"
 
 @dataclass
 class TestSplitConfig:
+    __test__ = False  # a builder setting, not a pytest class
     name: str
     version: str
     seed: int = 0
