@@ -49,7 +49,10 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, str]:
     entry = next((c for c in meta.get("configs", []) if c.get("config_name") == MANIFEST), None)
     if entry is None:
         raise PublishError(f"{folder}/README.md declares no {MANIFEST!r} config")
-    rows = pq.read_table(folder / entry["data_files"][0]["path"]).to_pylist()
+    shards = sorted(folder.glob(entry["data_files"][0]["path"]))
+    if not shards:
+        raise PublishError(f"{folder}: no manifest shard matches {entry['data_files'][0]['path']!r}")
+    rows = [row for shard in shards for row in pq.read_table(shard).to_pylist()]
     if len(rows) != 1:
         raise PublishError(f"{folder}: the manifest must have one row, has {len(rows)}")
     return rows[0]

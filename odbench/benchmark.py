@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -64,3 +65,10 @@ class Benchmark:
     manifest: dict[str, Any]
     images_table: Any = field(repr=False, compare=False, default=None)
     texts: tuple[str, ...] = field(repr=False, compare=False, default=())
+
+    @cached_property
+    def queries(self):
+        """The query sets and relevance of this benchmark (odbench.queries.QuerySets), built once."""
+        from .queries import QuerySets
+
+        return QuerySets(self)

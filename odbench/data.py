@@ -155,7 +155,9 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
         _columns(images, IMAGE_COLUMNS), _columns(captions, CAPTION_COLUMNS),
         list(zip(tables["pairs"]["a"], tables["pairs"]["b"])), manifest,
         revision=None if is_local else revision)
-    return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()))
+    benchmark = dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()))
+    benchmark.queries.i2t  # SPEC 3: every edited image has a relevant caption; raises DatasetError
+    return benchmark
 
 
 IMAGE_COLUMNS = ("image_id", "src_id", "edit_kind", "removed", "objects", "pair", "gallery_pos")

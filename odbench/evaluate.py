@@ -131,9 +131,9 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
         from .errors import EncoderError
         raise EncoderError(f"{loaded.name}: image embeddings have dimension {image_emb.shape[1]} "
                            f"but text embeddings {text_emb.shape[1]}")
-    queries = QuerySets(benchmark)
+    queries = benchmark.queries
     rankings = rank_all(queries, image_emb, text_emb, config)
-    report = compute_metrics(benchmark, rankings, list_length=config.k, queries=queries)
+    report = compute_metrics(benchmark, rankings, list_length=config.k)
     doc = {
         "schema_version": SCHEMA_VERSION,
         "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": benchmark.revision,

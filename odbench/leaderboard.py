@@ -24,7 +24,6 @@ from .data import EMBEDDED_DIR, load_benchmark, read_manifest
 from .errors import ODBenchError
 from .hashing import canonical_json
 from .metrics import MetricReport, compute_metrics
-from .queries import QuerySets
 from .rankings import RankingError, rankings_hash
 from .results import schema
 
@@ -150,12 +149,12 @@ class DatasetRegistry:
                 manifest = read_manifest(folder)   # only the one-row manifest config
                 self._sources[f"{manifest['name']}@{manifest['version']}"] = (str(folder), None)
         self._sources.update(sources or {})
-        self._loaded: dict[str, tuple[Benchmark, QuerySets] | Rejection] = {}
+        self._loaded: dict[str, Benchmark | Rejection] = {}
 
     def known(self) -> list[str]:
         return sorted(self._sources)
 
-    def get(self, name: str, version: str) -> tuple[Benchmark, QuerySets]:
+    def get(self, name: str, version: str) -> Benchmark:
         key = f"{name}@{version}"
         if key not in self._sources:
             known = ", ".join(self.known()) or "none"
@@ -168,7 +167,7 @@ class DatasetRegistry:
             raise value
         return value
 
-    def _load(self, key: str) -> tuple[Benchmark, QuerySets] | Rejection:
+    def _load(self, key: str) -> Benchmark | Rejection:
         location, revision = self._sources[key]
         try:
             benchmark = load_benchmark(location, revision=revision)
@@ -177,7 +176,7 @@ class DatasetRegistry:
         if f"{benchmark.name}@{benchmark.version}" != key:
             return Rejection("dataset-unavailable", f"{key} is registered as {location}, whose manifest "
                              f"says {benchmark.name}@{benchmark.version}")
-        return benchmark, QuerySets(benchmark)
+        return benchmark
 
 
 # ---------------------------------------------------------------- checks
@@ -236,12 +235,12 @@ def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
         raise Rejection("rankings-hash", f"rankings_sha256 is {doc['rankings_sha256'][:12]}..., "
                         f"but the rankings hash to {actual[:12]}...")
     b = doc["benchmark"]
-    benchmark, queries = registry.get(b["name"], b["version"])
+    benchmark = registry.get(b["name"], b["version"])
     if b["dataset_hash"] != benchmark.dataset_hash:
         raise Rejection("dataset-hash", f"dataset_hash {b['dataset_hash'][:12]}... is not the hash of "
                         f"{benchmark.name}@{benchmark.version} ({benchmark.dataset_hash[:12]}...)")
     try:
-        report = compute_metrics(benchmark, doc["rankings"], list_length=doc["run"]["k"], queries=queries)
+        report = compute_metrics(benchmark, doc["rankings"], list_length=doc["run"]["k"])
     except RankingError as exc:
         raise _ranking_rejection(exc) from None
     diffs: list[str] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .benchmark import Benchmark
-from .queries import Groups, QuerySets
+from .queries import Groups
 from .rankings import ranked_matrix
 
 DEFAULT_KS = (1, 5, 10)
@@ -87,13 +87,12 @@ def _mentions_removed(benchmark: Benchmark, ranked: np.ndarray, removed: np.ndar
 
 
 def compute_metrics(benchmark: Benchmark, rankings: Mapping[str, Mapping[str, Sequence[str]]],
-                    *, list_length: int = 10, ks: Sequence[int] = DEFAULT_KS,
-                    queries: QuerySets | None = None) -> MetricReport:
+                    *, list_length: int = 10, ks: Sequence[int] = DEFAULT_KS) -> MetricReport:
     """Recompute every metric from the rankings (raises RankingError on malformed ones).
 
     `list_length` is the length of the ranked lists (the run's K); metrics are reported at each of `ks`.
     """
-    queries = queries or QuerySets(benchmark)
+    queries = benchmark.queries
     if max(ks) > list_length:
         raise ValueError(f"metrics at k={max(ks)} need ranked lists of at least that length, got {list_length}")
     k_max = list_length

@@ -6,6 +6,7 @@ Source i3 has a dog and a frisbee; its edited image's only relevant caption is a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,9 @@ def _image(seed: int) -> Image.Image:
     return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8))
 
 
-def write_tiny_dataset(out: Path) -> None:
+def write_tiny_dataset(out: Path, edit: Callable[[list[dict], list[dict]], None] | None = None) -> None:
+    """Write the tiny benchmark as a dataset folder; `edit(images, captions)` may alter the rows
+    first (to make malformed datasets whose manifest hash is nonetheless consistent)."""
     from datasets import Features, Value
     images = [{"image_id": i, "image": _image(n), "src_id": s, "edit_kind": k, "removed": r, "objects": o,
                "kept": [], "pair": p, "mask_area": 0.0 if k == "original" else 0.1, "editor": "",
@@ -49,6 +52,8 @@ def write_tiny_dataset(out: Path) -> None:
     captions = [{"caption_id": c, "text": t, "src_id": s, "edit_kind": k, "removed": r, "mentions": m,
                  "pair": ["dog", "frisbee"] if r else None, "editor": "", "gallery_pos": n}
                 for n, (c, s, k, r, m, t) in enumerate(CAPTIONS)]
+    if edit is not None:
+        edit(images, captions)
     pairs = Features({"a": Value("string"), "b": Value("string"), "npmi": Value("float64"), "n_ab": Value("int64")})
     lexicon = [{"phrase": w, "category": w} for w in ("cat", "dog", "frisbee", "person")]
     card = DatasetCard(name=NAME, version=VERSION, license="cc-by-4.0", citation="@misc{tiny}",
@@ -57,8 +62,6 @@ def write_tiny_dataset(out: Path) -> None:
                                "pairs": ([{"a": "dog", "b": "frisbee", "npmi": 0.5, "n_ab": 3}], pairs),
                                "lexicon": (lexicon, lexicon_features())},
                          card, {"builder_version": "test", "seed": 0})
-
-
 
 
 def columns() -> tuple[dict[str, list], dict[str, list]]:
