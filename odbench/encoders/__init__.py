@@ -7,15 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from odbench.encoders.arguments import convert_arg, parse_model_args
 from odbench.encoders.checks import check_output
-from odbench.encoders.loader import (
-    LoadedEncoder,
-    convert_arg,
-    load_encoder,
-    parse_model_args,
-    resolve_object,
-    state_dict_sha256,
-)
+from odbench.encoders.loader import LoadedEncoder, load_encoder, resolve_object, state_dict_sha256
 from odbench.encoders.mock import MockEncoder
 from odbench.encoders.protocol import Encoder
 from odbench.encoders.registry import Builtin, register_builtin

@@ -98,3 +98,21 @@ register_builtin(Builtin(
     usage="mock:random | mock:pil (deterministic, weightless, for smoke tests)",
     examples=("mock:random", "mock:pil"),
 ))
+
+
+# ---- odbench:baseline | odbench:mitigated | odbench:PATH ----------------------------------------
+
+def _parse_odbench(rest: str) -> dict[str, str]:
+    if not rest:
+        raise EncoderError("odbench needs a reference model: odbench:baseline, odbench:mitigated, "
+                           "or odbench:PATH (weights of the reference architecture)")
+    return {"weights": rest}
+
+
+register_builtin(Builtin(
+    prefix="odbench",
+    target="odbench.reference.encoder:ReferenceEncoder",
+    parse=_parse_odbench,
+    usage="odbench:baseline | odbench:mitigated | odbench:PATH (reference CLIPs trained on PictoWorld)",
+    examples=("odbench:baseline", "odbench:mitigated"),
+))
