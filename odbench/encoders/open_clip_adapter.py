@@ -15,6 +15,9 @@ Where the weights come from is part of the identity, as in open_clip's own facto
 """
 from __future__ import annotations
 
+import atexit
+import shutil
+
 import difflib
 import functools
 import json
@@ -62,6 +65,8 @@ def register_model_config(name: str, config: dict[str, Any]) -> None:
         raise ValueError(f"invalid open_clip model name {name!r}")
     if _config_dir is None:
         _config_dir = Path(tempfile.mkdtemp(prefix="odbench-open_clip-configs-"))
+        # open_clip reads the file at registration; nothing needs it after the process ends.
+        atexit.register(shutil.rmtree, _config_dir, ignore_errors=True)
     path = _config_dir / f"{name}.json"
     path.write_text(json.dumps(config, indent=2, sort_keys=True))
     open_clip.add_model_config(path)
