@@ -6,10 +6,12 @@ import sys
 
 from .. import __version__
 from . import eval as eval_cmd
+from . import finetune
 from . import leaderboard
+from . import train
 from . import validate
 
-SUBCOMMANDS = [eval_cmd, validate, leaderboard]
+SUBCOMMANDS = [eval_cmd, validate, leaderboard, train, finetune]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,57 @@
+"""`odbench train-reference`: train the reference CLIP from scratch on a PictoWorld training split.
+
+    odbench train-reference --pictoworld /tmp/pw-corr0.9 --output runs/baseline-s0 --seed 0
+
+Writes checkpoint.pt (resumable with --resume), loss.jsonl and model.safetensors (fp16, the
+format of the packaged weights) into --output. Evaluate with `odbench-eval --model odbench:PATH`.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import ODBenchError
+from .common import quiet_libraries, user_errors
+
+
+def add_parser(subparsers) -> None:
+    from ..training.cli_common import add_loop_arguments
+
+    p = subparsers.add_parser("train-reference", help="train the reference CLIP on a PictoWorld split",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pictoworld", required=True, help="PictoWorld (or COCO-format) folder with a train split")
+    p.add_argument("--split", default="train")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    add_loop_arguments(p, lr=1e-3, epochs=3.0, batch_size=256, warmup=30)
+    p.set_defaults(func=run)
+
+
+@user_errors
+def run(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    from ..training.cli_common import check_loop_arguments, report
+
+    device = check_loop_arguments(args)
+    import open_clip
+    import torch
+
+    from ..reference import REFERENCE_ARCH
+    from ..reference.encoder import register_reference_arch
+    from ..training.data import coco_pairs
+    from ..training.loop import TrainConfig, Trainer
+
+    register_reference_arch()
+    source = coco_pairs(args.pictoworld, args.split, limit=args.limit)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed)
+        model, _, preprocess = open_clip.create_model_and_transforms(REFERENCE_ARCH)
+    tokenizer = open_clip.get_tokenizer(REFERENCE_ARCH)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         weight_decay=args.weight_decay, warmup_steps=args.warmup,
+                         steps_per_epoch=args.steps_per_epoch, seed=args.seed, device=device,
+                         amp=not args.no_amp, checkpoint_every=args.checkpoint_every, save_dtype="fp16",
+                         max_steps=args.max_steps, extra={"arch": REFERENCE_ARCH, "data": str(args.pictoworld)})
+    if args.limit is not None and args.limit < 1:
+        raise ODBenchError("--limit must be at least 1")
+    result = Trainer(model, preprocess, tokenizer, [source], args.output, config).run(resume=args.resume)
+    report({"model": f"odbench:{args.output}/model.safetensors", **result})
+    return 0
