@@ -18,6 +18,7 @@ import torch
 from . import __version__
 from .benchmark import Benchmark
 from .encoders import LoadedEncoder, check_output
+from .errors import EncoderError
 from .metrics import DEFAULT_KS, compute_metrics
 from .progress import progress
 from .queries import DIRECTIONS, QuerySets
@@ -128,7 +129,6 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
     image_emb = embed_images(loaded, benchmark, config)
     text_emb = embed_texts(loaded, benchmark, config)
     if image_emb.shape[1] != text_emb.shape[1]:
-        from .errors import EncoderError
         raise EncoderError(f"{loaded.name}: image embeddings have dimension {image_emb.shape[1]} "
                            f"but text embeddings {text_emb.shape[1]}")
     queries = benchmark.queries

@@ -26,6 +26,16 @@ def quiet_libraries() -> None:
         pass
 
 
+def resolve_device(device: str | None) -> str:
+    """The --device a command runs on: CUDA when available unless told otherwise."""
+    import torch
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ODBenchError(f"--device {device} asked for, but torch sees no CUDA device")
+    return device
+
+
 def user_errors(func: Callable[..., int]) -> Callable[..., int]:
     """Turn ODBenchError (and Ctrl-C) into one line on stderr and a non-zero exit code."""
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ODBenchError
-from .common import quiet_libraries, user_errors
+from .common import quiet_libraries, resolve_device, user_errors
 
 HEADLINE = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "hr@5",
             "r_i2t@1", "r_t2i@1", "rsum")
@@ -58,11 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise ODBenchError("--batch-size must be at least 1")
     if args.k < 10:
         raise ODBenchError("--k must be at least 10 (ODmAP@10 is the headline metric)")
-    import torch
-
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ODBenchError(f"--device {device} asked for, but torch sees no CUDA device")
+    device = resolve_device(args.device)
     loaded = load_encoder(args.model, parse_model_args(args.model_arg))
     benchmark = load_benchmark(args.dataset, revision=args.revision)
     config = RunConfig(device=device, batch_size=args.batch_size, precision=args.precision,

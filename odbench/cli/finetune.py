@@ -19,7 +19,7 @@ from .common import quiet_libraries, user_errors
 
 
 def add_parser(subparsers) -> None:
-    from ..training.cli_common import add_loop_arguments
+    from .training_options import add_loop_arguments
 
     p = subparsers.add_parser("finetune", help="finetune an open_clip model with the synthetic training set",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
-    from ..training.cli_common import check_loop_arguments, report
+    from .training_options import check_loop_arguments, report
 
     if not 0.0 <= args.mix <= 1.0:
         raise ODBenchError(f"--mix must be in [0, 1], got {args.mix}")

@@ -14,7 +14,7 @@ from .common import quiet_libraries, user_errors
 
 
 def add_parser(subparsers) -> None:
-    from ..training.cli_common import add_loop_arguments
+    from .training_options import add_loop_arguments
 
     p = subparsers.add_parser("train-reference", help="train the reference CLIP on a PictoWorld split",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -28,8 +28,10 @@ def add_parser(subparsers) -> None:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
-    from ..training.cli_common import check_loop_arguments, report
+    from .training_options import check_loop_arguments, report
 
+    if args.limit is not None and args.limit < 1:
+        raise ODBenchError("--limit must be at least 1")
     device = check_loop_arguments(args)
     import open_clip
     import torch
@@ -50,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
                          steps_per_epoch=args.steps_per_epoch, seed=args.seed, device=device,
                          amp=not args.no_amp, checkpoint_every=args.checkpoint_every, save_dtype="fp16",
                          max_steps=args.max_steps, extra={"arch": REFERENCE_ARCH, "data": str(args.pictoworld)})
-    if args.limit is not None and args.limit < 1:
-        raise ODBenchError("--limit must be at least 1")
     result = Trainer(model, preprocess, tokenizer, [source], args.output, config).run(resume=args.resume)
     report({"model": f"odbench:{args.output}/model.safetensors", **result})
     return 0

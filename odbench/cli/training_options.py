@@ -1,11 +1,12 @@
-"""Options and checks shared by ``odbench train-reference`` and ``odbench finetune``."""
+"""Options and checks shared by the training subcommands, `odbench train-reference` and `odbench finetune`."""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
-from odbench.errors import ODBenchError
+from ..errors import ODBenchError
+from .common import resolve_device
 
 
 def add_loop_arguments(p: argparse.ArgumentParser, *, lr: float, epochs: float, batch_size: int,
@@ -37,9 +38,7 @@ def check_loop_arguments(args: argparse.Namespace) -> str:
         raise ODBenchError("--epochs must be positive")
     if args.lr <= 0:
         raise ODBenchError("--lr must be positive")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ODBenchError(f"--device {device} asked for, but torch sees no CUDA device")
+    device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.output)
