@@ -10,6 +10,7 @@ renamed into place: a failed build never leaves a half-written dataset.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 import yaml
 from PIL import Image as PILImage
 
-from odbench.hashing import canonical_json, config_hash, dataset_hash
+from odbench.hashing import canonical_json, config_hash, dataset_hash, definitions
 
 MANIFEST = "manifest"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -151,7 +152,7 @@ def _write_parquet(folder: Path, config: str, split: str, data: Any, features: A
 
 
 def _card_text(card: DatasetCard, configs: list[str], split: str, num_rows: Mapping[str, int],
-               hashes: Mapping[str, str], dhash: str) -> str:
+               hashes: Mapping[str, str], dhash: str, defs: Mapping[str, str]) -> str:
     meta: dict[str, Any] = {
         "pretty_name": card.pretty_name or card.name,
         "license": card.license,
@@ -159,12 +160,13 @@ def _card_text(card: DatasetCard, configs: list[str], split: str, num_rows: Mapp
         "citation": card.citation,
         "configs": [{"config_name": c, "data_files": [{"split": split, "path": shard_glob(c, split)}]}
                     for c in configs],
-        "odbench": {"name": card.name, "version": card.version, "dataset_hash": dhash},
+        "odbench": {"name": card.name, "version": card.version, **defs, "dataset_hash": dhash},
     }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
     table = "\n".join(f"| `{c}` | {num_rows[c]} | `{hashes.get(c, '(this manifest)')[:16]}` |"
                       for c in configs)
     first = configs[0]
+    defs_note = "".join(f", {k.replace('_', ' ')} `{v}`" for k, v in defs.items())
     return f"""---
 {front}---
 
@@ -178,7 +180,7 @@ def _card_text(card: DatasetCard, configs: list[str], split: str, num_rows: Mapp
 |---|---|---|
 {table}
 
-Dataset hash: `{dhash}` (over decoded pixels and values; see the `manifest` config).
+Dataset hash: `{dhash}` (over decoded pixels and values{defs_note}; see the `manifest` config).
 
 ```python
 from datasets import load_dataset
@@ -199,16 +201,24 @@ ds = load_dataset("<repo or folder>", "{first}", split="{split}", revision="v{ca
 """
 
 
-def _load(folder: Path, config: str, split: str, cache_dir: str) -> Any:
-    """`load_dataset` as users call it, without its "Generating split" bars (internal check)."""
+@contextlib.contextmanager
+def no_progress_bars() -> Iterator[None]:
+    """Silence `datasets`' "Generating split" bars for loads the builder does for itself."""
     import datasets
     enabled = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
-        return datasets.load_dataset(str(folder), config, split=split, cache_dir=cache_dir)
+        yield
     finally:
         if enabled:
             datasets.enable_progress_bars()
+
+
+def _load(folder: Path, config: str, split: str, cache_dir: str) -> Any:
+    """`load_dataset` as users call it (internal check)."""
+    import datasets
+    with no_progress_bars():
+        return datasets.load_dataset(str(folder), config, split=split, cache_dir=cache_dir)
 
 
 def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple[Iterable[Mapping[str, Any]] | Any, Any]],
@@ -234,6 +244,7 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
         if key in manifest and str(manifest[key]) != getattr(card, key):
             raise ValueError(f"manifest {key} {manifest[key]!r} differs from the card's {getattr(card, key)!r}")
 
+    defs = definitions(manifest)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     cache = tempfile.mkdtemp(prefix="odbench-hf-cache-")  # keep datasets' cache out of ~/.cache
@@ -243,14 +254,14 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
         names = [*configs, MANIFEST]
         # The card must exist before load_dataset can resolve configs by name.
         (tmp / "README.md").write_text(_card_text(card, names, split, {**num_rows, MANIFEST: 1},
-                                                  {}, "(pending)"), encoding="utf-8")
+                                                  {}, "(pending)", defs), encoding="utf-8")
         hashes = {}
         for name in configs:
             ds = _load(tmp, name, split, cache)
             if len(ds) != num_rows[name]:
                 raise RuntimeError(f"config {name!r}: wrote {num_rows[name]} rows, loaded {len(ds)}")
             hashes[name] = config_hash(ds)
-        dhash = dataset_hash(hashes)
+        dhash = dataset_hash(hashes, defs)
 
         row = {"name": card.name, "version": card.version}
         row.update({k: v if isinstance(v, str) else canonical_json(v) for k, v in manifest.items()})
@@ -259,7 +270,7 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
         num_rows[MANIFEST] = _write_parquet(tmp, MANIFEST, split, [row], feats)
         if _load(tmp, MANIFEST, split, cache)[0]["dataset_hash"] != dhash:
             raise RuntimeError("manifest did not round-trip")
-        (tmp / "README.md").write_text(_card_text(card, names, split, num_rows, hashes, dhash),
+        (tmp / "README.md").write_text(_card_text(card, names, split, num_rows, hashes, dhash, defs),
                                        encoding="utf-8")
         _replace(tmp, out)
     except BaseException:
@@ -283,6 +294,20 @@ def _replace(tmp: Path, out: Path) -> None:
         old.rename(out)
         raise
     shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
+def add_card_section(folder: str | os.PathLike, title: str, body: str) -> None:
+    """Put a `## title` section into a folder's card, before its licence (replacing a section
+    of the same title). The card is not part of the content hash, so this changes no hash."""
+    path = Path(folder) / "README.md"
+    text = path.read_text(encoding="utf-8")
+    heading = f"## {title}\n"
+    if heading in text:   # drop the old section, up to the next heading
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + (text[end + 1:] if end != -1 else "")
+    anchor = text.index("## Licence\n")
+    path.write_text(text[:anchor] + heading + "\n" + body.strip() + "\n\n" + text[anchor:], encoding="utf-8")
 
 
 def read_card_metadata(folder: str | os.PathLike) -> dict[str, Any]:
@@ -316,7 +341,7 @@ def verify_dataset_folder(folder: str | os.PathLike) -> dict[str, Any]:
             got = config_hash(_load(folder, name, split, cache))
             if got != expected[name]:
                 raise ValueError(f"{folder}: config {name!r} has hash {got}, manifest says {expected[name]}")
-        if dataset_hash(expected) != manifest["dataset_hash"]:
+        if dataset_hash(expected, definitions(manifest)) != manifest["dataset_hash"]:
             raise ValueError(f"{folder}: dataset_hash does not match content_hashes")
     finally:
         shutil.rmtree(cache, ignore_errors=True)

@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 EDIT_KINDS = ("original", "decorrelate", "control")
+# Caption styles of SPEC section 1; they decide relevance and the text-to-image queries.
+EXHAUSTIVE, PARTIAL = "exhaustive", "partial"
+CAPTION_STYLES = (EXHAUSTIVE, PARTIAL)
+SPEC_VERSION = "2"
 
 
 def pair_key(pair: Sequence[str]) -> str:
@@ -63,12 +67,14 @@ class Benchmark:
     captions: Items
     pairs: tuple[str, ...]                   # selected pairs as pair keys
     manifest: dict[str, Any]
+    caption_style: str = PARTIAL
+    spec_version: str = SPEC_VERSION
     images_table: Any = field(repr=False, compare=False, default=None)
     texts: tuple[str, ...] = field(repr=False, compare=False, default=())
 
     @cached_property
     def queries(self):
         """The query sets and relevance of this benchmark (odbench.queries.QuerySets), built once."""
-        from .queries import QuerySets
+        from .queries import build_query_sets
 
-        return QuerySets(self)
+        return build_query_sets(self)

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .benchmark import EDIT_KINDS, Benchmark, Items, pair_key
+from .benchmark import CAPTION_STYLES, EDIT_KINDS, EXHAUSTIVE, PARTIAL, Benchmark, Items, pair_key
 from .errors import DatasetError
-from .hashing import config_hash, dataset_hash
+from .hashing import canonical_json, config_hash, dataset_hash, definitions, sha256_hex
 from .progress import progress
 
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
@@ -56,13 +56,32 @@ def resolve_dataset(dataset: str | os.PathLike | None) -> tuple[str, bool]:
                        f"(org/name); the embedded one is {DEFAULT_DATASET!r}")
 
 
+def local_cache_dir(folder: str | os.PathLike) -> str:
+    """A `datasets` cache folder keyed by the files of a local dataset folder.
+
+    `datasets` keys its cache of a local folder by the folder's name and config only, so a
+    rebuilt folder (or another folder of the same name) would be served from the old cache.
+    Keying by every file's relative path, size and mtime makes a changed folder a new cache.
+    """
+    import datasets
+
+    root = Path(folder).resolve()
+    stats = sorted((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in root.rglob("*") if p.is_file())
+    key = sha256_hex(canonical_json([str(root), stats]))[:16]
+    return str(Path(datasets.config.HF_DATASETS_CACHE) / "odbench-local" / key)
+
+
 def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str | None = None):
     """One config of a dataset as a `datasets.Dataset`, via `datasets.load_dataset`."""
     import datasets
 
     path, is_local = resolve_dataset(dataset)
     try:
-        dd = datasets.load_dataset(path, config, revision=None if is_local else revision)
+        if is_local:
+            dd = datasets.load_dataset(path, config, cache_dir=local_cache_dir(path))
+        else:
+            dd = datasets.load_dataset(path, config, revision=revision)
     except Exception as exc:  # datasets raises many types; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatasetError(f"cannot load config {config!r} of {path}: {first}") from exc
@@ -126,9 +145,10 @@ def verify_hashes(tables: dict[str, Any], manifest: dict[str, Any]) -> str:
         if got != want:
             raise DatasetError(f"config {config!r} does not match the manifest's content hash "
                                f"(got {got[:12]}, manifest says {want[:12]}): the data was modified")
-    got_total = dataset_hash(expected)
+    got_total = dataset_hash(expected, definitions(manifest))
     if got_total != manifest.get("dataset_hash"):
-        raise DatasetError("manifest dataset_hash does not match its content_hashes")
+        raise DatasetError("manifest dataset_hash does not match its content_hashes, spec_version "
+                           "and caption_style")
     return got_total
 
 
@@ -169,6 +189,28 @@ def _columns(table, names: tuple[str, ...]) -> dict[str, list]:
     return table.select_columns(present).to_dict()
 
 
+def caption_style(manifest: dict[str, Any]) -> tuple[str, str]:
+    """(spec version, caption style) a dataset declares. Datasets built before SPEC v2 declare
+    neither and are scored as `partial`, which is version 1's relevance."""
+    style = str(manifest.get("caption_style") or PARTIAL)
+    if style not in CAPTION_STYLES:
+        raise DatasetError(f"manifest caption_style {style!r} is not one of {list(CAPTION_STYLES)}")
+    return str(manifest.get("spec_version") or "1"), style
+
+
+def _check_exhaustive(images: Items, captions: Items) -> None:
+    """An exhaustive dataset's captions name exactly the objects of their image (SPEC 1)."""
+    objects = {int(images.src[i]): images.labels[i] for i in np.flatnonzero(images.is_original)}
+    for items, what in ((images, "images"), (captions, "captions")):
+        for i in range(len(items)):
+            removed = items.removed[i]
+            want = objects[int(items.src[i])] - ({removed} if removed else set())
+            if items.labels[i] != want:
+                raise DatasetError(f"{what}: the dataset declares caption_style 'exhaustive' but "
+                                   f"{items.ids[i]!r} has {sorted(items.labels[i])}, not its source's "
+                                   f"objects {sorted(want)}" + (f" minus {removed!r}" if removed else ""))
+
+
 def build_benchmark(images: dict[str, list], captions: dict[str, list], pairs: list[tuple[str, str]],
                     manifest: dict[str, Any], *, revision: str | None = None) -> tuple[Benchmark, np.ndarray]:
     """A Benchmark from plain columns (as stored in the dataset); also returns the image row
@@ -179,11 +221,14 @@ def build_benchmark(images: dict[str, list], captions: dict[str, list], pairs: l
     sources = {s: i for i, s in enumerate(sorted(originals))}
     image_items, image_order = _items(images, "image_id", "objects", sources, "images")
     caption_items, caption_order = _items(captions, "caption_id", "mentions", sources, "captions")
+    spec_version, style = caption_style(manifest)
+    if style == EXHAUSTIVE:
+        _check_exhaustive(image_items, caption_items)
     benchmark = Benchmark(
         name=str(manifest["name"]), version=str(manifest["version"]), revision=revision,
         dataset_hash=str(manifest["dataset_hash"]), sources=tuple(sorted(originals)),
         images=image_items, captions=caption_items,
         pairs=tuple(sorted(pair_key(p) for p in pairs)), manifest=manifest,
-        texts=tuple(captions["text"][i] for i in caption_order))
+        caption_style=style, spec_version=spec_version, texts=tuple(captions["text"][i] for i in caption_order))
     return benchmark, image_order
 

@@ -137,6 +137,7 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
     doc = {
         "schema_version": SCHEMA_VERSION,
         "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": benchmark.revision,
+                      "spec_version": benchmark.spec_version, "caption_style": benchmark.caption_style,
                       "dataset_hash": benchmark.dataset_hash, "source": dataset_source},
         "model": loaded.identity(),
         "run": {"odbench_version": __version__, "torch_version": torch.__version__, "device": config.device,

@@ -37,7 +37,7 @@ REASONS: dict[str, str] = {
     "rankings-hash": "rankings_sha256 is not the SHA-256 of the canonical rankings",
     "unknown-dataset": "no known dataset has the document's benchmark name and version",
     "dataset-unavailable": "the registered dataset could not be loaded, or is not what it was registered as",
-    "dataset-hash": "benchmark.dataset_hash differs from the known dataset's hash",
+    "dataset-hash": "benchmark.dataset_hash, spec_version or caption_style differs from the known dataset's",
     "missing-queries": "a ranking lacks queries of the dataset",
     "extra-queries": "a ranking has queries the dataset does not have",
     "wrong-length": "a ranked list does not have min(10, gallery size) ids",
@@ -239,6 +239,10 @@ def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
     if b["dataset_hash"] != benchmark.dataset_hash:
         raise Rejection("dataset-hash", f"dataset_hash {b['dataset_hash'][:12]}... is not the hash of "
                         f"{benchmark.name}@{benchmark.version} ({benchmark.dataset_hash[:12]}...)")
+    for key in ("spec_version", "caption_style"):
+        if b[key] != getattr(benchmark, key):
+            raise Rejection("dataset-hash", f"benchmark.{key} is {b[key]!r}, but "
+                            f"{benchmark.name}@{benchmark.version} has {getattr(benchmark, key)!r}")
     try:
         report = compute_metrics(benchmark, doc["rankings"], list_length=doc["run"]["k"])
     except RankingError as exc:
@@ -357,8 +361,10 @@ def render(outcome: Outcome, output_dir: Path) -> str:
         entries = sorted(groups[(name, version)], key=lambda e: (
             -(e.report.metrics["odmap@10"] if e.report.metrics["odmap@10"] is not None else float("-inf")),
             e.doc["model"]["spec"], e.shown))
-        dataset_hash = entries[0].doc["benchmark"]["dataset_hash"]
-        lines += [f"## {name} v{version}\n", f"Dataset hash `{dataset_hash[:16]}`.\n",
+        b = entries[0].doc["benchmark"]
+        lines += [f"## {name} v{version}\n",
+                  f"Dataset hash `{b['dataset_hash'][:16]}`; SPEC v{b['spec_version']}, "
+                  f"{b['caption_style']} captions.\n",
                   "| rank | model | params | " + " | ".join(COLUMNS) + " | date | submission |",
                   "|---:|---|---:|" + "---:|" * len(COLUMNS) + "---|---|"]
         for rank, e in enumerate(entries, 1):

@@ -107,10 +107,7 @@ def compute_metrics(benchmark: Benchmark, rankings: Mapping[str, Mapping[str, Se
     per_pair: dict[str, dict] = {p: {} for p in benchmark.pairs}
     per_category: dict[str, dict] = {}
     counts: dict[str, int] = {}
-    groups = {("i2t", "decorrelate"): queries.i2t_groups("decorrelate"),
-              ("t2i", "decorrelate"): queries.t2i_groups("decorrelate"),
-              ("i2t", "control"): queries.i2t_groups("control"),
-              ("t2i", "control"): queries.t2i_groups("control")}
+    groups = queries.groups
     for k in ks:
         for (direction, kind), g in groups.items():
             name = f"{'odmap' if kind == 'decorrelate' else 'cmap'}_{direction}@{k}"
@@ -152,5 +149,5 @@ def compute_metrics(benchmark: Benchmark, rankings: Mapping[str, Mapping[str, Se
     metrics["rsum"] = rsum
     counts["r_i2t"] = int(len(ranked["std_i2t"]))
     counts["r_t2i"] = int(len(ranked["std_t2i"]))
-    counts["dropped_t2i"] = queries.dropped.get("t2i", 0)
+    counts["dropped_t2i"] = queries.dropped["t2i"]
     return MetricReport(metrics, per_pair, per_category, counts)

@@ -14,7 +14,7 @@ import jsonschema
 from .errors import ResultError
 from .rankings import rankings_hash
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
 
 @lru_cache(maxsize=1)

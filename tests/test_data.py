@@ -83,3 +83,27 @@ def test_malformed_datasets_are_rejected(tmp_path):
     write_tiny_dataset(no_caption, edit=lambda images, captions: captions[6].update(mentions=["dog", "frisbee"]))
     with pytest.raises(DatasetError, match="no relevant caption"):
         load_benchmark(no_caption)
+
+
+def test_a_rebuilt_folder_is_loaded_anew_not_from_the_cache(tmp_path):
+    # `datasets` caches a local folder by its name: without odbench's own cache key a rebuilt
+    # folder (here: another caption style, same path) would load as the old data.
+    folder = tmp_path / "odbench-tiny"
+    write_tiny_dataset(folder, style="partial")
+    first = load_benchmark(folder)
+    shutil.rmtree(folder)
+    write_tiny_dataset(folder, style="exhaustive")
+    second = load_benchmark(folder)
+    assert (first.caption_style, second.caption_style) == ("partial", "exhaustive")
+    assert first.dataset_hash != second.dataset_hash and "i4" in second.sources
+
+
+def test_caption_style_is_covered_by_the_dataset_hash(tmp_path):
+    folder = tmp_path / "tiny"
+    write_tiny_dataset(folder, style="exhaustive")
+    table = pq.read_table(folder / "manifest" / "test-00000-of-00001.parquet")
+    column = table.schema.get_field_index("caption_style")
+    table = table.set_column(column, "caption_style", pa.array(["partial"]))
+    pq.write_table(table, folder / "manifest" / "test-00000-of-00001.parquet")
+    with pytest.raises(DatasetError, match="dataset_hash does not match"):
+        load_benchmark(folder)

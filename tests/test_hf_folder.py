@@ -174,6 +174,6 @@ def test_large_configs_are_sharded_in_order(tmp_path, monkeypatch, folder):
     shards = sorted(p.name for p in (tmp_path / "sharded" / "images").iterdir())
     assert len(shards) > 1 and shards[0].endswith(f"-of-{len(shards):05d}.parquet")
     from datasets import load_dataset
-    loaded = load_dataset(str(tmp_path / "sharded"), "images", split="test")
+    loaded = load_dataset(str(tmp_path / "sharded"), "images", split="test", cache_dir=str(tmp_path / "cache"))
     assert loaded["image_id"] == [r["image_id"] for r in rows]
     assert info.num_rows["images"] == len(rows)

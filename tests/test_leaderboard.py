@@ -18,7 +18,7 @@ from odbench.queries import QuerySets
 from odbench.rankings import rankings_hash
 from odbench.results import SCHEMA_VERSION, dump
 
-from tiny_dataset import KEY, NAME, VERSION
+from tiny_dataset import KEY, NAME, VERSION, write_tiny_dataset
 
 def scored_rankings(queries: QuerySets, seed: int) -> dict:
     """A deterministic stand-in for a model: each query orders the gallery by a seeded hash."""
@@ -32,11 +32,12 @@ def scored_rankings(queries: QuerySets, seed: int) -> dict:
 
 def make_submission(benchmark, seed: int, spec: str = "mock:random", **model) -> dict:
     """A result document as odbench-eval writes it, for a model whose rankings we make up."""
-    rankings = scored_rankings(QuerySets(benchmark), seed)
+    rankings = scored_rankings(benchmark.queries, seed)
     report = compute_metrics(benchmark, rankings)
     return {
         "schema_version": SCHEMA_VERSION,
         "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": None,
+                      "spec_version": benchmark.spec_version, "caption_style": benchmark.caption_style,
                       "dataset_hash": benchmark.dataset_hash, "source": NAME},
         "model": {"spec": spec, "args": {"seed": seed}, "name": spec, "weights_hash": None,
                   "num_parameters": 1234567, "untrained": True, **model},
@@ -203,6 +204,21 @@ def test_a_later_duplicate_is_rejected_naming_the_earlier_file(valid, registry, 
     assert [e.path.name for e in outcome.accepted] == ["a.json"]
     [rejected] = outcome.rejected
     assert rejected.reason == "duplicate-submission" and str(tmp_path / "a.json") in rejected.detail
+
+
+def test_an_exhaustive_dataset_is_recomputed_with_its_own_relevance(tmp_path):
+    # The leaderboard scores each dataset with the caption style its (hashed) manifest declares.
+    write_tiny_dataset(tmp_path / "exh", style="exhaustive", version="0.0.2")
+    benchmark = load_benchmark(tmp_path / "exh")
+    registry = DatasetRegistry({f"{NAME}@0.0.2": (str(tmp_path / "exh"), None)})
+    doc = make_submission(benchmark, seed=3)
+    assert "c1-no-frisbee" in doc["rankings"]["t2i"]           # edited captions are the t2i queries
+    outcome = verify({"model.json": doc}, tmp_path / "subs", registry)
+    assert outcome.rejected == [] and outcome.accepted[0].report.metrics == doc["metrics"]
+    lying = copy.deepcopy(doc)
+    lying["benchmark"]["caption_style"] = "partial"
+    [rejected] = verify({"model.json": lying}, tmp_path / "subs2", registry).rejected
+    assert rejected.reason == "dataset-hash" and "caption_style is 'partial'" in rejected.detail
 
 
 def test_every_reason_is_tested():

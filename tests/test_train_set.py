@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from datasets import load_dataset
 
 from dataset_builders.embedded import PictoRecipe, read_pictoworld
 from dataset_builders.hf_folder import DatasetCard
 from dataset_builders.pair_stats import compute_pair_stats, selected_pairs
 from dataset_builders.pictoworld import generate
 from dataset_builders.train_set import TrainSetConfig, build_train_set, naming_caption
+from odbench.data import load_config
 from odbench.lexicon import Lexicon
 
 
@@ -23,7 +23,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "train"
     info, report = build_train_set(train, selected, out, TrainSetConfig("odbench-picto-train", "1.0.0",
                                                                         paste_per_pair=10), card)
-    return train, selected, load_dataset(str(out), "train", split="train"), report
+    return train, selected, load_config(out, "train"), report
 
 
 def test_rows_break_the_selected_pairs(built):

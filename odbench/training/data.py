@@ -100,11 +100,14 @@ def hf_pairs(folder: str | os.PathLike, split: str = "train", *, config: str = "
         raise TrainingDataError(f"synthetic training set not found: {folder}")
     import datasets
 
+    from ..data import local_cache_dir
+
+    cache = local_cache_dir(folder)   # `datasets` alone would key the cache by the folder's name
     try:  # ODBench folders declare a `train` config (plus `manifest`); plain folders have one default
-        ds = datasets.load_dataset(str(folder), config, split=split)
+        ds = datasets.load_dataset(str(folder), config, split=split, cache_dir=cache)
     except Exception:
         try:
-            ds = datasets.load_dataset(str(folder), split=split)
+            ds = datasets.load_dataset(str(folder), split=split, cache_dir=cache)
         except Exception as exc:  # datasets raises many types for a wrong folder
             raise TrainingDataError(f"cannot load {folder} with datasets.load_dataset "
                                     f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
