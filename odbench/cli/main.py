@@ -5,13 +5,14 @@ import argparse
 import sys
 
 from .. import __version__
+from . import check_benchmark
 from . import eval as eval_cmd
 from . import finetune
 from . import leaderboard
 from . import train
 from . import validate
 
-SUBCOMMANDS = [eval_cmd, validate, leaderboard, train, finetune]
+SUBCOMMANDS = [eval_cmd, validate, check_benchmark, leaderboard, train, finetune]
 
 
 def build_parser() -> argparse.ArgumentParser:
