@@ -58,7 +58,9 @@ def cmd_test_split(args: argparse.Namespace) -> dict:
 
     train, test = _read(args, "train-", "train"), _read(args, "", "test")
     config = TestSplitConfig(name=args.name, version=args.version, seed=args.seed, selection=_selection(args),
-                             eligibility=Eligibility(), inpainter=args.inpainter, num_workers=args.workers)
+                             eligibility=Eligibility(), inpainter=args.inpainter, num_workers=args.workers,
+                             caption_style=args.caption_style,
+                             controls_per_decorrelate=None if args.all_controls else args.controls_per_decorrelate)
     card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
                        description=args.description, attribution=args.attribution)
     info, report = build_test_split(train, test, args.out, config, card, overwrite=args.overwrite)
@@ -98,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     _coco_args(p, "train-", "training split (pairs are chosen from it)")
     _coco_args(p, "", "test split")
     p.add_argument("--karpathy", default=None, help="Karpathy split file (dataset_coco.json)")
+    p.add_argument("--caption-style", choices=("partial", "exhaustive"), default="partial",
+                   help="SPEC section 1: partial for human captions (COCO); exhaustive only when every "
+                        "caption names every annotated object")
+    p.add_argument("--controls-per-decorrelate", type=float, default=1.0,
+                   help="control edits per decorrelate edit, same source image first (SPEC section 3)")
+    p.add_argument("--all-controls", action="store_true", help="keep every eligible control edit instead")
     _selection_args(p, PairSelection())
     p.add_argument("--name", default="odbench-coco")
     p.add_argument("--version", required=True, help="semver of the dataset, e.g. 1.0.0")
@@ -134,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=1, sort_keys=True))
+    check = report.get("check_benchmark")
+    if check and check["gated"] and not check["passed"]:
+        print("error: the dataset fails SPEC section 8 (see `odbench check-benchmark` on it)", file=sys.stderr)
+        return 1
     return 0
 
 

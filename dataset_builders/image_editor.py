@@ -5,8 +5,9 @@ Two steps, both pure functions of a `SourceImage`:
 - `edit_candidates(image, selected)` lists what to remove: `decorrelate` candidates (r is in a
   selected pair whose partner is also in the image) and `control` candidates (objects in no
   selected pair with any other object of the image).
-- `edit_image(image, removed, kept)` builds the dilated mask, applies the eligibility rules
-  and, only when eligible, inpaints (inpainting is the expensive part).
+- `check_edit(image, removed, kept)` builds the dilated mask and applies the eligibility
+  rules, without pixels; `edit_image(...)` does the same and, only when eligible, inpaints
+  (inpainting is the expensive part).
 
 The remaining rule, "x⁻ʳ has at least one relevant caption", needs the captions and lexicon
 and is checked by the split builder.
@@ -14,7 +15,7 @@ and is checked by the split builder.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,14 +30,17 @@ DECORRELATE, CONTROL = "decorrelate", "control"
 REASON_CROWD = "crowd"
 REASON_EMPTY_MASK = "empty_mask"
 REASON_MASK_TOO_LARGE = "mask_too_large"
-REASON_HIDES_KEPT = "hides_kept"
+REASON_HIDES_KEPT = "hides_kept"     # hides too much of the kept partner
+REASON_HIDES_OTHER = "hides_other"   # hides too much of a third object (SPEC v2)
 
 
 @dataclass(frozen=True)
 class Eligibility:
     """Eligibility rules of an edit; recorded in the dataset manifest (`to_dict`)."""
     max_mask_fraction: float = 0.30   # dilated mask / image area
-    max_kept_hidden: float = 0.20     # |dilated mask ∩ kept mask| / |kept mask|
+    # |dilated mask ∩ o's mask| / |o's mask| for EVERY other present object o, not only the
+    # kept partner: an edit that erases a third object would leave a wrong O(x⁻ʳ).
+    max_other_hidden: float = 0.20
     allow_crowd: bool = False         # SPEC: r must have no crowd annotation
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +122,7 @@ class ImageEdit:
     objects: tuple[str, ...]           # O(x⁻ʳ), sorted
     mask_area: float                   # dilated mask / image area
     kept_hidden: float | None          # share of the kept object's area under the mask
+    other_hidden: float                # largest share of any other present object under the mask
     dilation_px: int
     editor: str                        # "name/version" of the inpainter
     reason: str                        # "" when eligible, else reason codes joined by ","
@@ -138,15 +143,16 @@ def removal_mask(image: SourceImage, removed: str, dilation: int | None = None) 
     return dilate(image.category_mask(removed), radius), radius
 
 
-def edit_image(image: SourceImage, removed: str, kept: str | None = None, *,
-               inpainter: str | Inpainter = "telea", eligibility: Eligibility = Eligibility(),
-               dilation: int | None = None, kind: str | None = None,
-               pair: tuple[str, str] | None = None, pixels: Image.Image | None = None) -> ImageEdit:
-    """Remove every instance of `removed` from `image`, keeping `kept` (the partner) if given.
+def _hidden(image: SourceImage, mask: np.ndarray, category: str) -> float:
+    """Share of `category`'s visible area under `mask`; an invisible object counts as fully
+    hidden (the edit could not show it)."""
+    other = image.category_mask(category)
+    return float((mask & other).sum() / other.sum()) if other.any() else 1.0
 
-    `kind` defaults to decorrelate when `kept` is given, else control; `pair` to the sorted
-    (removed, kept). `pixels` avoids reloading the file when several edits share one image.
-    """
+
+def _plan(image: SourceImage, removed: str, kept: str | None, *, eligibility: Eligibility,
+          dilation: int | None, kind: str | None, pair: tuple[str, str] | None,
+          editor: str) -> tuple[ImageEdit, np.ndarray]:
     if removed not in image.objects:
         raise ValueError(f"{removed!r} is not present in image {image.id}")
     if kept is not None and (kept not in image.objects or kept == removed):
@@ -154,7 +160,6 @@ def edit_image(image: SourceImage, removed: str, kept: str | None = None, *,
     kind = kind or (DECORRELATE if kept else CONTROL)
     if kind == DECORRELATE and pair is None:
         pair = tuple(sorted((removed, kept)))  # type: ignore[assignment]
-    inp = get_inpainter(inpainter)
 
     mask, radius = removal_mask(image, removed, dilation)
     mask_area = float(mask.mean()) if mask.size else 0.0
@@ -165,31 +170,59 @@ def edit_image(image: SourceImage, removed: str, kept: str | None = None, *,
         reasons.append(REASON_EMPTY_MASK)
     if mask_area > eligibility.max_mask_fraction:
         reasons.append(REASON_MASK_TOO_LARGE)
-    kept_hidden = None
-    if kept is not None:
-        kept_mask = image.category_mask(kept)
-        # An invisible kept object counts as fully hidden: the edit would not test the pair.
-        kept_hidden = float((mask & kept_mask).sum() / kept_mask.sum()) if kept_mask.any() else 1.0
-        if kept_hidden > eligibility.max_kept_hidden:
-            reasons.append(REASON_HIDES_KEPT)
-
-    edited = None
-    if not reasons:
-        base = (pixels if pixels is not None else image.load()).convert("RGB")
-        if base.size != (image.width, image.height):
-            raise ValueError(f"pixels of {image.id} are {base.size}, annotations say "
-                             f"{(image.width, image.height)}")
-        edited = inp.inpaint(base, mask, source_image=image, removed=removed)
-    return ImageEdit(
+    hidden = {c: _hidden(image, mask, c) for c in sorted(image.objects - {removed})}
+    kept_hidden = hidden.get(kept) if kept is not None else None
+    if kept_hidden is not None and kept_hidden > eligibility.max_other_hidden:
+        reasons.append(REASON_HIDES_KEPT)
+    if any(h > eligibility.max_other_hidden for c, h in hidden.items() if c != kept):
+        reasons.append(REASON_HIDES_OTHER)
+    edit = ImageEdit(
         src_id=image.id, removed=removed, kind=kind, kept=(kept,) if kept else (), pair=pair,
         objects=tuple(sorted(image.objects - {removed})), mask_area=mask_area,
-        kept_hidden=kept_hidden, dilation_px=radius, editor=editor_string(inp),
-        reason=",".join(reasons), image=edited,
-    )
+        kept_hidden=kept_hidden, other_hidden=max(hidden.values(), default=0.0), dilation_px=radius,
+        editor=editor, reason=",".join(reasons))
+    return edit, mask
+
+
+def check_edit(image: SourceImage, removed: str, kept: str | None = None, *,
+               eligibility: Eligibility = Eligibility(), dilation: int | None = None,
+               kind: str | None = None, pair: tuple[str, str] | None = None,
+               editor: str = "") -> ImageEdit:
+    """The edit's mask statistics and eligibility, without touching pixels (`image` is None)."""
+    return _plan(image, removed, kept, eligibility=eligibility, dilation=dilation, kind=kind,
+                 pair=pair, editor=editor)[0]
+
+
+def edit_image(image: SourceImage, removed: str, kept: str | None = None, *,
+               inpainter: str | Inpainter = "telea", eligibility: Eligibility = Eligibility(),
+               dilation: int | None = None, kind: str | None = None,
+               pair: tuple[str, str] | None = None, pixels: Image.Image | None = None) -> ImageEdit:
+    """Remove every instance of `removed` from `image`, keeping `kept` (the partner) if given.
+
+    `kind` defaults to decorrelate when `kept` is given, else control; `pair` to the sorted
+    (removed, kept). `pixels` avoids reloading the file when several edits share one image.
+    """
+    inp = get_inpainter(inpainter)
+    edit, mask = _plan(image, removed, kept, eligibility=eligibility, dilation=dilation, kind=kind,
+                       pair=pair, editor=editor_string(inp))
+    if not edit.eligible:
+        return edit
+    base = (pixels if pixels is not None else image.load()).convert("RGB")
+    if base.size != (image.width, image.height):
+        raise ValueError(f"pixels of {image.id} are {base.size}, annotations say "
+                         f"{(image.width, image.height)}")
+    return replace(edit, image=inp.inpaint(base, mask, source_image=image, removed=removed))
 
 
 def apply_candidate(image: SourceImage, candidate: EditCandidate, **kwargs: Any) -> ImageEdit:
     """`edit_image` for a candidate from `edit_candidates` (kwargs as for `edit_image`)."""
     kept = candidate.kept[0] if candidate.kept else None
     return edit_image(image, candidate.removed, kept, kind=candidate.kind, pair=candidate.pair,
+                      **kwargs)
+
+
+def check_candidate(image: SourceImage, candidate: EditCandidate, **kwargs: Any) -> ImageEdit:
+    """`check_edit` for a candidate from `edit_candidates` (kwargs as for `check_edit`)."""
+    kept = candidate.kept[0] if candidate.kept else None
+    return check_edit(image, candidate.removed, kept, kind=candidate.kind, pair=candidate.pair,
                       **kwargs)

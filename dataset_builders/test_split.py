@@ -1,11 +1,13 @@
 """Build the test dataset (SPEC section 3) from a training and a test `Source`.
 
-pairs (training split only) -> image edits (decorrelate, control) -> caption edits ->
-relevance check -> shuffled galleries -> dataset folder (parquet + card + manifest).
+pairs (training split only) -> edit plans per source image (eligibility, caption edits,
+relevance; no pixels) -> control selection (same source first) -> inpainting of the chosen
+edits -> shuffled galleries -> dataset folder (parquet + card + manifest).
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import random
 import tempfile
@@ -17,20 +19,22 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
+from odbench.benchmark import CAPTION_STYLES, EXHAUSTIVE, PARTIAL, SPEC_VERSION
 from odbench.lexicon import Lexicon
 from odbench.progress import progress
 
 from .caption_editor import CaptionEditor, RuleEditor, edit_caption
-from .hf_folder import DatasetCard, FolderInfo, write_dataset_folder
-from .image_editor import Eligibility, ImageEdit, apply_candidate, edit_candidates
+from .features import caption_features, image_features, lexicon_features
+from .hf_folder import DatasetCard, FolderInfo, add_card_section, no_progress_bars, write_dataset_folder
+from .image_editor import CONTROL, DECORRELATE, Eligibility, ImageEdit, check_candidate, edit_candidates, edit_image
 from .inpainters import Inpainter, editor_string, get_inpainter
 from .pair_stats import PairSelection, PairStat, compute_pair_stats, pair_features, pair_stats_features, selected_pairs
 from .source import Source, SourceImage
-from .features import caption_features, image_features, lexicon_features
 
-BUILDER_VERSION = "1.0.0"
+BUILDER_VERSION = "2.0.0"
 REASON_NO_RELEVANT_CAPTION = "no_relevant_caption"
 
 
@@ -45,38 +49,72 @@ class TestSplitConfig:
     inpainter: str | Inpainter = "telea"
     dilation: int | None = None
     caption_editor: CaptionEditor = field(default_factory=RuleEditor)
+    # SPEC 1: `exhaustive` when every caption names every object of its image (generated
+    # worlds), `partial` for human captions (COCO). It decides relevance.
+    caption_style: str = PARTIAL
+    # Controls per decorrelate edit, same source first (SPEC 3); None keeps every eligible one.
+    controls_per_decorrelate: float | None = 1.0
+    # Run `odbench check-benchmark` on the result and put its table into the card (SPEC 8).
+    check: bool = True
     num_workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.caption_style not in CAPTION_STYLES:
+            raise ValueError(f"caption_style must be one of {list(CAPTION_STYLES)}, got {self.caption_style!r}")
+        if self.controls_per_decorrelate is not None and self.controls_per_decorrelate < 0:
+            raise ValueError("controls_per_decorrelate must be >= 0 (or None for every eligible control)")
+
+
+@dataclass
+class EditPlan:
+    """An eligible edit of one source image, its edited captions, before any pixel is touched."""
+    edit: ImageEdit
+    captions: list[dict[str, Any]]
+
+
+@dataclass
+class SourcePlan:
+    """What one source image can contribute: its viable edits, and why others were rejected."""
+    image: SourceImage
+    plans: list[EditPlan]
+    rejected: Counter
 
 
 @dataclass
 class SourceEdits:
-    """What one source image contributes: its original rows and its accepted edits."""
+    """What one source image contributes: its original pixels and its chosen, inpainted edits."""
     image: SourceImage
     original_file: str                 # RGB pixels of the source image on disk
     edits: list[tuple[ImageEdit, str]] # each edit with the PNG file of its pixels
     edited_captions: list[dict[str, Any]]
-    rejected: Counter
 
 
-def _edit_source(image: SourceImage, selected: list[PairStat], config: TestSplitConfig,
-                 lexicon: Lexicon, scratch: Path) -> SourceEdits:
-    """All eligible edits of one source image, with their edited captions (runs in a worker).
+def _is_relevant(mentions: set[str], objects: set[str], style: str) -> bool:
+    """SPEC 4 within one source: exactly the objects (exhaustive) or a subset of them (partial)."""
+    return bool(mentions) and mentions == objects if style == EXHAUSTIVE else mentions <= objects
 
-    Pixels go to PNG files under `scratch` rather than back to the parent process, so that a
-    COCO-sized build does not hold thousands of decoded photos in memory."""
-    inpainter = get_inpainter(config.inpainter)
-    editor = config.caption_editor
+
+def _check_exhaustive_source(image: SourceImage, mentions: dict[str, frozenset[str]]) -> None:
+    for caption in image.captions:
+        if mentions[caption.id] != image.objects:
+            raise ValueError(
+                f"caption_style is 'exhaustive' but caption {caption.id} of {image.id} names "
+                f"{sorted(mentions[caption.id])} while the image holds {sorted(image.objects)}: "
+                f"{caption.text!r}")
+
+
+def _plan_source(image: SourceImage, selected: list[PairStat], config: TestSplitConfig,
+                 lexicon: Lexicon) -> SourcePlan:
+    """Every eligible edit of one source image with its edited captions (runs in a worker).
+
+    Only annotations and text are used here; pixels are inpainted later, for chosen edits."""
+    editor, style = config.caption_editor, config.caption_style
     mentions = {c.id: lexicon.mentions(c.text) for c in image.captions}
-    pixels = image.load()
-    original_file = str(image.path)
-    with Image.open(image.path) as im:
-        if im.mode != "RGB":      # greyscale or CMYK JPEGs: store the RGB the edits start from
-            original_file = str(scratch / f"{image.id}.png")
-            pixels.save(original_file)
-    edits, edited_captions, rejected = [], [], Counter()
+    if style == EXHAUSTIVE:
+        _check_exhaustive_source(image, mentions)
+    plans, rejected = [], Counter()
     for candidate in edit_candidates(image, selected):
-        edit = apply_candidate(image, candidate, inpainter=inpainter, eligibility=config.eligibility,
-                               dilation=config.dilation, pixels=pixels)
+        edit = check_candidate(image, candidate, eligibility=config.eligibility, dilation=config.dilation)
         if not edit.eligible:
             rejected.update(f"{candidate.kind}:{r}" for r in edit.reason.split(","))
             continue
@@ -87,25 +125,109 @@ def _edit_source(image: SourceImage, selected: list[PairStat], config: TestSplit
                 continue
             text = edit_caption(editor, caption.text, edit.removed, lexicon)
             rejected["caption_edit_attempts"] += 1
-            if text is None:
+            named = lexicon.mentions(text) if text is not None else None
+            # SPEC 3: in an exhaustive dataset c⁻ʳ names exactly O(x⁻ʳ).
+            if named is None or (style == EXHAUSTIVE and named != objects):
                 rejected["caption_edit_failed"] += 1
                 continue
             new_captions.append({
                 "caption_id": f"{caption.id}-no-{edit.removed.replace(' ', '_')}", "text": text,
                 "src_id": image.id, "edit_kind": edit.kind, "removed": edit.removed,
-                "mentions": sorted(lexicon.mentions(text)), "pair": list(edit.pair) if edit.pair else None,
+                "mentions": sorted(named), "pair": list(edit.pair) if edit.pair else None,
                 "editor": f"{editor.name}/{editor.version}"})
-        # SPEC 3: x⁻ʳ needs at least one relevant caption, original or edited.
-        relevant = [c for c in image.captions if mentions[c.id] <= objects] + \
-                   [c for c in new_captions if set(c["mentions"]) <= objects]
-        if not relevant:
+        # SPEC 3: x⁻ʳ needs at least one relevant caption; its own captions are checked here.
+        if not any(_is_relevant(set(mentions[c.id]), objects, style) for c in image.captions) and \
+                not any(_is_relevant(set(c["mentions"]), objects, style) for c in new_captions):
             rejected[f"{candidate.kind}:{REASON_NO_RELEVANT_CAPTION}"] += 1
             continue
+        plans.append(EditPlan(edit, new_captions))
+    return SourcePlan(image, plans, rejected)
+
+
+@dataclass(frozen=True)
+class ControlChoice:
+    chosen: frozenset[tuple[str, str]]   # (src_id, removed) of the chosen controls
+    same_source: int                     # decorrelate edits with a control of their own source
+    other_source: int                    # controls taken from other images
+
+
+def select_controls(plans: list[SourcePlan], per_decorrelate: float | None) -> ControlChoice:
+    """Controls as alike to the decorrelate edits as the data allow (SPEC 3).
+
+    Rounds over the decorrelate edits (by source id, then removed category): each first takes
+    the unused control of its own source with the closest mask area; those left without one
+    then take the closest unused control of any other source. Rounds repeat until
+    round(per_decorrelate x decorrelate edits) controls are chosen or none is left; ties go to
+    the lower (source id, category). None keeps every eligible control.
+    """
+    controls = sorted(((p.edit.src_id, p.edit.removed, p.edit.mask_area) for sp in plans for p in sp.plans
+                       if p.edit.kind == CONTROL))
+    decorrelate = sorted((p.edit.src_id, p.edit.removed, p.edit.mask_area) for sp in plans for p in sp.plans
+                         if p.edit.kind == DECORRELATE)
+    if per_decorrelate is None:
+        return ControlChoice(frozenset((s, r) for s, r, _ in controls), 0, 0)
+    target = min(len(controls), round(per_decorrelate * len(decorrelate)))
+    src = np.array([c[0] for c in controls], dtype=object)
+    area = np.array([c[2] for c in controls], dtype=np.float64)
+    used = np.zeros(len(controls), dtype=bool)
+    served_same: set[tuple[str, str]] = set()
+    n_other = 0
+
+    def take(d_src: str, d_area: float, same: bool) -> bool:
+        allowed = ~used & ((src == d_src) if same else (src != d_src))
+        if not allowed.any():
+            return False
+        cost = np.where(allowed, np.abs(area - d_area), np.inf)
+        used[int(np.argmin(cost))] = True       # argmin: first of equal costs = lowest (src, category)
+        return True
+
+    while used.sum() < target:
+        before = int(used.sum())
+        unserved = []
+        for d_src, d_removed, d_area in decorrelate:
+            if used.sum() >= target:
+                break
+            if take(d_src, d_area, same=True):
+                served_same.add((d_src, d_removed))
+            else:
+                unserved.append((d_src, d_area))
+        for d_src, d_area in unserved:
+            if used.sum() >= target:
+                break
+            n_other += take(d_src, d_area, same=False)
+        if used.sum() == before:
+            break
+    chosen = frozenset((controls[i][0], controls[i][1]) for i in np.flatnonzero(used))
+    return ControlChoice(chosen, len(served_same), n_other)
+
+
+def _render_source(job: tuple[SourcePlan, frozenset[tuple[str, str]]], config: TestSplitConfig,
+                   scratch: Path) -> SourceEdits:
+    """Inpaint the chosen edits of one source (runs in a worker).
+
+    Pixels go to PNG files under `scratch` rather than back to the parent process, so that a
+    COCO-sized build does not hold thousands of decoded photos in memory."""
+    plan, chosen = job
+    image = plan.image
+    inpainter = get_inpainter(config.inpainter)
+    keep = [p for p in plan.plans if p.edit.kind == DECORRELATE or (image.id, p.edit.removed) in chosen]
+    original_file = str(image.path)
+    pixels = image.load() if keep else None
+    with Image.open(image.path) as im:
+        if im.mode != "RGB":      # greyscale or CMYK JPEGs: store the RGB the edits start from
+            original_file = str(scratch / f"{image.id}.png")
+            (pixels or image.load()).save(original_file)
+    edits, captions = [], []
+    for p in keep:
+        kept = p.edit.kept[0] if p.edit.kept else None
+        edit = edit_image(image, p.edit.removed, kept, kind=p.edit.kind, pair=p.edit.pair,
+                          inpainter=inpainter, eligibility=config.eligibility, dilation=config.dilation,
+                          pixels=pixels)
         path = scratch / f"{edit.image_id}.png"
         edit.image.save(path)
         edits.append((dataclasses.replace(edit, image=None), str(path)))
-        edited_captions.extend(new_captions)
-    return SourceEdits(image, original_file, edits, edited_captions, rejected)
+        captions.extend(p.captions)
+    return SourceEdits(image, original_file, edits, captions)
 
 
 def _gallery_positions(n: int, rng: random.Random) -> list[int]:
@@ -135,19 +257,26 @@ def build_test_split(train: Source, test: Source, out_dir: str | os.PathLike, co
                       overwrite=overwrite, source_info=source_info, started=started)
 
 
+def _map(func, items: list, config: TestSplitConfig, desc: str) -> list:
+    """`func` over `items` in worker processes (in order), with a progress bar."""
+    if config.num_workers > 1:
+        with ProcessPoolExecutor(config.num_workers) as pool:
+            return list(progress(pool.map(func, items, chunksize=8), desc=desc, total=len(items), unit="img"))
+    return [func(item) for item in progress(items, desc=desc, total=len(items), unit="img")]
+
+
 def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, card: DatasetCard,
            lexicon: Lexicon, stats: list[PairStat], selected: list[PairStat], scratch: Path, *,
            overwrite: bool, source_info: dict[str, Any] | None, started: float):
-    work = partial(_edit_source, selected=selected, config=config, lexicon=lexicon, scratch=scratch)
-    if config.num_workers > 1:
-        with ProcessPoolExecutor(config.num_workers) as pool:
-            per_source = list(progress(pool.map(work, test.images, chunksize=8), desc="editing images",
-                                       total=len(test.images), unit="img"))
-    else:
-        per_source = [work(img) for img in progress(test.images, desc="editing images",
-                                                    total=len(test.images), unit="img")]
+    plans = _map(partial(_plan_source, selected=selected, config=config, lexicon=lexicon),
+                 test.images, config, "planning edits")
+    choice = select_controls(plans, config.controls_per_decorrelate)
+    per_source = _map(partial(_render_source, config=config, scratch=scratch),
+                      [(p, choice.chosen) for p in plans], config, "inpainting")
 
     images, captions, rejected = [], [], Counter()
+    for plan in plans:
+        rejected.update(plan.rejected)
     for s in per_source:
         img = s.image
         images.append({"image_id": img.id, "image": s.original_file, "src_id": img.id,
@@ -163,7 +292,6 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
                            "pair": list(e.pair) if e.pair else None, "mask_area": e.mask_area,
                            "editor": e.editor})
         captions.extend(s.edited_captions)
-        rejected.update(s.rejected)
 
     # One shuffle with the build seed: gallery position carries no signal (SPEC 3).
     rng = random.Random(config.seed)
@@ -173,15 +301,19 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
         rows.sort(key=lambda r: r["gallery_pos"])
 
     report = _report(images, captions, rejected, test)
+    report["eligible_controls"] = sum(p.edit.kind == CONTROL for sp in plans for p in sp.plans)
+    report["decorrelate_with_same_source_control"] = choice.same_source
+    report["controls_from_other_sources"] = choice.other_source
     manifest = {
-        "builder_version": BUILDER_VERSION, "seed": str(config.seed),
+        "builder_version": BUILDER_VERSION, "spec_version": SPEC_VERSION,
+        "caption_style": config.caption_style, "seed": str(config.seed),
         "source": {"name": test.name, "split": test.split, "train": train.name,
                    "train_images": len(train.images), **(source_info or {})},
         "inpainter": editor_string(get_inpainter(config.inpainter)),
         "caption_editor": f"{config.caption_editor.name}/{config.caption_editor.version}",
         "lexicon_version": lexicon.version,
         "parameters": {"selection": config.selection.to_dict(), "eligibility": config.eligibility.to_dict(),
-                       "dilation": config.dilation},
+                       "dilation": config.dilation, "controls_per_decorrelate": config.controls_per_decorrelate},
         "counts": report,
     }
     configs = {
@@ -192,8 +324,31 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
         "lexicon": (lexicon.rows(), lexicon_features()),
     }
     info = write_dataset_folder(out_dir, configs, card, manifest, split="test", overwrite=overwrite)
+    if config.check:
+        report["check_benchmark"] = _check(info.path)
     report["build_seconds"] = round(time.perf_counter() - started, 1)
     return info, report
+
+
+def _check(folder: Path) -> dict[str, Any]:
+    """SPEC 8 on the built folder; the table goes into the card, the verdict into the report."""
+    from odbench.data import load_benchmark
+    from odbench.validity import check_benchmark
+
+    with no_progress_bars():
+        check = check_benchmark(load_benchmark(folder))
+    add_card_section(folder, "Validity (SPEC section 8)", VALIDITY_TEXT + "\n\n" + check.table()
+                     + "\n\n```\n" + check.summary() + "\n```")
+    oracle = check.oracle.metrics
+    return {"gated": check.gated, "passed": check.passed,
+            "ceiling": {"odmap@10": oracle["odmap@10"], "cmap@10": oracle["cmap@10"]}}
+
+
+VALIDITY_TEXT = """`odbench check-benchmark` on this dataset: the label oracle (embeddings from the
+dataset's object labels, the perfect object-level model) and the oracle with a planted
+co-occurrence shortcut of strength α in the image tower, the text tower or both, ranked and
+scored with the ordinary ODBench code. A dataset whose ODmAP measures object reliance has a
+ceiling near 1 and loses ODmAP step by step as the shortcut grows, while cmap@10 holds."""
 
 
 def _report(images: list[dict], captions: list[dict], rejected: Counter, test: Source) -> dict[str, Any]:

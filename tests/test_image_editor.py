@@ -1,7 +1,9 @@
 """Image edits (SPEC section 3) and inpainters, on synthetic masks."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 from PIL import Image
 
 from dataset_builders.image_editor import (
-    CONTROL, DECORRELATE, Eligibility, apply_candidate, default_dilation, dilate, edit_candidates,
+    CONTROL, DECORRELATE, Eligibility, apply_candidate, check_edit, default_dilation, dilate, edit_candidates,
     edit_image, removal_mask,
 )
 from dataset_builders import inpainters
@@ -73,6 +75,31 @@ def test_kept_object_hidden_share():
         assert e.kept_hidden == pytest.approx(overlap / 10)
         assert e.eligible is eligible and e.reason == ("" if eligible else "hides_kept")
         assert (e.kind, e.kept, e.pair) == (DECORRELATE, ("frisbee",), ("dog", "frisbee"))
+
+
+def test_an_edit_that_erases_a_third_object_is_rejected():
+    # SPEC v2: removing the cow must not erase the elephant behind it, although the elephant is
+    # in no pair with the cow; the labels would still list it.
+    elephant = box(10, 10, slice(0, 4), slice(0, 5))                      # 20 px
+    cow = box(10, 10, slice(0, 4), slice(0, 3))                           # covers 12 of them
+    img = image_of([inst("elephant", elephant & ~cow), inst("cow", cow),
+                    inst("person", box(10, 10, 9, slice(None)))])
+    img_hidden = image_of([inst("elephant", elephant), inst("cow", cow),
+                           inst("person", box(10, 10, 9, slice(None)))])
+    # Masks are of visible parts, so only what the dilated cow mask reaches of the elephant counts.
+    assert edit_image(img, "cow", "person", inpainter=Recorder(), dilation=0, pixels=GREY).eligible
+    e = edit_image(img_hidden, "cow", "person", inpainter=Recorder(), dilation=0, pixels=GREY)
+    assert e.reason == "hides_other" and e.image is None
+    assert e.other_hidden == pytest.approx(12 / 20) and e.kept_hidden == 0.0
+    control = edit_image(img_hidden, "cow", inpainter=Recorder(), dilation=0, pixels=GREY)
+    assert control.kind == CONTROL and control.reason == "hides_other"
+
+
+def test_check_edit_needs_no_pixels():
+    img = image_of([inst("dog", box(10, 10, 0, slice(0, 5))), inst("frisbee", box(10, 10, 5, 5))])
+    img = dataclasses.replace(img, path=Path("/nonexistent.png"))
+    plan = check_edit(img, "dog", "frisbee", dilation=0)
+    assert plan.eligible and plan.image is None and plan.mask_area == pytest.approx(0.05)
 
 
 def test_dilation_counts_towards_hidden_area():

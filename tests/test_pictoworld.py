@@ -196,6 +196,37 @@ def test_captions_sometimes_leave_objects_unnamed():
     assert 0.2 < partial / total < 0.9
 
 
+def test_exhaustive_captions_name_every_object_and_stay_varied():
+    rng = np.random.default_rng(2)
+    lexicon = pytest.importorskip("odbench.lexicon").Lexicon.coco()
+    texts = set()
+    for _ in range(100):
+        scene = sample_scene(rng, correlation=0.5, pairs=DEFAULT_PAIRS)
+        present = {l["category"] for l in scene["layers"]}
+        for text, named in make_captions(scene, rng, style="exhaustive"):
+            assert named == present and lexicon.mentions(text) == present, text
+            texts.add(text)
+    assert len(texts) > 400                                    # five different sentences per scene
+    assert any(" holding " in t or " riding " in t for t in texts)   # relations still appear
+
+
+def test_the_test_split_is_exhaustive_and_training_partial_by_default(tmp_path):
+    out = generate(tmp_path / "pw", seed=0, n_images={"train": 20, "test": 20}, num_workers=1)
+    lexicon = pytest.importorskip("odbench.lexicon").Lexicon.coco()
+    partial = {}
+    for split in ("train", "test"):
+        info = json.loads((out / "annotations" / f"captions_{split}.json").read_text())
+        objects = {}
+        inst = json.loads((out / "annotations" / f"instances_{split}.json").read_text())
+        names = {c["id"]: c["name"] for c in inst["categories"]}
+        for a in inst["annotations"]:
+            objects.setdefault(a["image_id"], set()).add(names[a["category_id"]])
+        partial[split] = sum(lexicon.mentions(c["caption"]) != objects.get(c["image_id"], set())
+                             for c in info["annotations"])
+        assert info["info"]["generator"]["caption_style"] == ("exhaustive" if split == "test" else "partial")
+    assert partial["test"] == 0 and partial["train"] > 0
+
+
 def _cooccurrence(correlation: float, n: int = 300) -> tuple[int, int, int]:
     na = nb = nab = 0
     for i in range(n):

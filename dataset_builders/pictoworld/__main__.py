@@ -5,7 +5,7 @@ import argparse
 import sys
 import time
 
-from .generate import DEFAULT_PAIRS, generate
+from .generate import DEFAULT_PAIR_RATE, DEFAULT_PAIRS, generate
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:
@@ -19,7 +19,8 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dataset_builders.pictoworld", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m dataset_builders.pictoworld", description=__doc__,
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--out", required=True, help="output folder (must not exist unless --overwrite)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train", type=int, default=2000, help="number of training images")
@@ -28,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-correlation", type=float, default=0.9)
     ap.add_argument("--val-correlation", type=float, default=0.5)
     ap.add_argument("--test-correlation", type=float, default=0.5)
+    for split, style in (("train", "partial"), ("val", "partial"), ("test", "exhaustive")):
+        ap.add_argument(f"--{split}-caption-style", choices=("partial", "exhaustive"), default=style,
+                        help=f"captions of the {split} split: name some objects (partial) or all (exhaustive)")
+    ap.add_argument("--test-pair-rate", type=float, default=DEFAULT_PAIR_RATE,
+                    help="probability that a pair member is in a test scene on its own account")
     ap.add_argument("--pairs", type=_pairs, default=list(DEFAULT_PAIRS),
                     help="correlated pairs, e.g. dog+frisbee,cat+couch")
     ap.add_argument("--size", type=int, default=128, help="image side in pixels")
@@ -39,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     try:
         out = generate(a.out, seed=a.seed, n_images=n, image_size=a.size, correlation={s: corr[s] for s in n},
-                       pairs=a.pairs, num_workers=a.workers, overwrite=a.overwrite)
+                       pairs=a.pairs, pair_rate={"test": a.test_pair_rate},
+                       caption_style={s: getattr(a, f"{s}_caption_style") for s in n},
+                       num_workers=a.workers, overwrite=a.overwrite)
     except (ValueError, FileExistsError, OSError) as e:
         print(f"pictoworld: error: {e}", file=sys.stderr)
         return 2

@@ -1,10 +1,12 @@
 """Human-style captions for PictoWorld scenes.
 
 A small grammar with synonyms, plurals and counts, relations the layout really realises
-("holding", "on"), loose ones ("next to") and scene words ("on the beach").  Like people,
-captions often leave some present objects unnamed; they never name an absent one.  Every
-word that names a category comes from `NOUNS`, and the rest of the grammar avoids category
-words, so the mentions a lexicon finds are exactly the categories the caption chose.
+("holding", "on"), loose ones ("next to") and scene words ("on the beach").  Two caption
+styles (SPEC section 1): `partial` captions, like people's, often leave some present objects
+unnamed; `exhaustive` captions name every present category (test splits, so that relevance
+can be decided by the object set).  Neither ever names an absent object.  Every word that
+names a category comes from `NOUNS`, and the rest of the grammar avoids category words, so
+the mentions a lexicon finds are exactly the categories the caption chose.
 """
 from __future__ import annotations
 
@@ -105,9 +107,10 @@ def _relation_clause(subj: str, rel: str, obj: str, rng) -> str:
     return f"{s} {verb} {o}"
 
 
-def _pick(rng, cats: list[str], counts: Counter) -> list[str]:
-    """Which categories a caption names: often all, otherwise a non-empty subset."""
-    if len(cats) == 1 or rng.random() < 0.45:
+def _pick(rng, cats: list[str], counts: Counter, exhaustive: bool) -> list[str]:
+    """Which categories a caption names: all (exhaustive), else often all, otherwise a
+    non-empty subset."""
+    if exhaustive or len(cats) == 1 or rng.random() < 0.45:
         return list(cats)
     k = int(rng.integers(1, len(cats)))
     # big / animate things are named first, as people tend to
@@ -115,14 +118,14 @@ def _pick(rng, cats: list[str], counts: Counter) -> list[str]:
     return sorted(rng.choice(cats, size=k, replace=False, p=weights / weights.sum()).tolist())
 
 
-def one_caption(scene: dict, rng: np.random.Generator) -> tuple[str, frozenset[str]]:
-    """A caption and the categories it names."""
+def one_caption(scene: dict, rng: np.random.Generator, exhaustive: bool = False) -> tuple[str, frozenset[str]]:
+    """A caption and the categories it names (all of the scene's when `exhaustive`)."""
     counts = Counter(l["category"] for l in scene["layers"])
     st = SCENE_TYPES[scene["scene_type"]]
     place = st.places[int(rng.integers(len(st.places)))]
     cats = list(counts)
     rng.shuffle(cats)
-    named = _pick(rng, cats, counts)
+    named = _pick(rng, cats, counts, exhaustive)
     order = [c for c in cats if c in named]
     rels = [r for r in _relations(scene) if r[0] in named and r[2] in named]
     template = int(rng.integers(7))
@@ -155,8 +158,14 @@ def one_caption(scene: dict, rng: np.random.Generator) -> tuple[str, frozenset[s
     return _cap(text), frozenset(named)
 
 
-def make_captions(scene: dict, rng: np.random.Generator, n: int = 5) -> list[tuple[str, frozenset[str]]]:
+CAPTION_STYLES = ("partial", "exhaustive")
+
+
+def make_captions(scene: dict, rng: np.random.Generator, n: int = 5,
+                  style: str = "partial") -> list[tuple[str, frozenset[str]]]:
     """`n` distinct captions with the categories each names (empty scenes get scene-only text)."""
+    if style not in CAPTION_STYLES:
+        raise ValueError(f"caption style must be one of {list(CAPTION_STYLES)}, got {style!r}")
     if not scene["layers"]:
         st = SCENE_TYPES[scene["scene_type"]]
         return [(f"{st.nouns[i % len(st.nouns)]} with nothing in it." if i < 2 else f"An empty scene {st.places[i % len(st.places)]}.", frozenset())
@@ -164,7 +173,7 @@ def make_captions(scene: dict, rng: np.random.Generator, n: int = 5) -> list[tup
     out: list[tuple[str, frozenset[str]]] = []
     seen: set[str] = set()
     for _ in range(20 * n):
-        text, named = one_caption(scene, rng)
+        text, named = one_caption(scene, rng, exhaustive=style == "exhaustive")
         if text not in seen:
             seen.add(text)
             out.append((text, named))

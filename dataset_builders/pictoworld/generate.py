@@ -37,6 +37,9 @@ DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (
     ("cup", "laptop"), ("bed", "teddy bear"), ("car", "traffic light"),
 )
 DEFAULT_CORRELATION = {"train": 0.9, "test": 0.5}
+# Test captions name every object (SPEC 1, `exhaustive`); training captions stay human-like.
+DEFAULT_CAPTION_STYLE = {"test": "exhaustive"}
+PARTIAL = "partial"
 # Probability of 1, 2, 3, 4 categories from the scene prior; pair members come on top, so
 # most scenes have three or more categories and test edits keep several relevant captions.
 DEFAULT_N_CATEGORIES = (0.2, 0.4, 0.3, 0.1)
@@ -74,22 +77,22 @@ def _image_rng(seed: int, split: str, index: int) -> np.random.Generator:
 
 def make_example(seed: int, split: str, index: int, *, size: int, correlation: float,
                  pairs: Sequence[tuple[str, str]], n_categories: Sequence[float] = DEFAULT_N_CATEGORIES,
-                 pair_rate: float = DEFAULT_PAIR_RATE) -> dict:
+                 pair_rate: float = DEFAULT_PAIR_RATE, caption_style: str = PARTIAL) -> dict:
     """One scene with its rendering, masks and captions (pure function of the arguments)."""
     rng = _image_rng(seed, split, index)
     scene = sample_scene(rng, size=size, correlation=correlation, pairs=pairs, n_categories=n_categories,
                          pair_rate=pair_rate)
     image, masks = render_scene(scene)
-    caps = make_captions(scene, rng)
+    caps = make_captions(scene, rng, style=caption_style)
     scene["captions"] = [{"text": t, "names": sorted(n)} for t, n in caps]
     return {"scene": scene, "image": image, "masks": masks}
 
 
 def _work(job: tuple) -> dict:
     """Pool task: make one example, write its PNG, return JSON-ready records."""
-    seed, split, index, size, correlation, pairs, n_categories, pair_rate, png_path = job
+    seed, split, index, size, correlation, pairs, n_categories, pair_rate, caption_style, png_path = job
     ex = make_example(seed, split, index, size=size, correlation=correlation, pairs=pairs,
-                      n_categories=n_categories, pair_rate=pair_rate)
+                      n_categories=n_categories, pair_rate=pair_rate, caption_style=caption_style)
     ex["image"].save(png_path, format="PNG")  # optimize=True: 7x slower for 2% smaller
     instances = []
     for layer, mask in zip(ex["scene"]["layers"], ex["masks"]):
@@ -109,18 +112,32 @@ def _categories() -> list[dict]:
 
 def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, int], image_size: int = 128,
              correlation: Mapping[str, float] | None = None, pairs: Sequence[tuple[str, str]] = DEFAULT_PAIRS,
-             n_categories: Sequence[float] = DEFAULT_N_CATEGORIES, pair_rate: float = DEFAULT_PAIR_RATE,
-             num_workers: int = 2,
+             n_categories: Sequence[float] = DEFAULT_N_CATEGORIES,
+             pair_rate: float | Mapping[str, float] = DEFAULT_PAIR_RATE,
+             caption_style: Mapping[str, str] | None = None, num_workers: int = 2,
              overwrite: bool = False, progress: bool | None = None) -> Path:
     """Generate the splits `n_images` ({split: count}) into `out_dir` (written atomically).
 
     `correlation[split]` is the probability that a correlated pair's partner is added when
-    one member is in a scene (0: objects independent).  Returns the output path.
+    one member is in a scene (0: objects independent). `pair_rate` (one value, or one per
+    split) is the probability that a pair member is in a scene on its own account.
+    `caption_style[split]` is `partial` or `exhaustive` (default: exhaustive for `test`,
+    partial otherwise).  Returns the output path.
     """
     out = Path(out_dir)
     correlation = dict(DEFAULT_CORRELATION if correlation is None else correlation)
+    styles = {split: (DEFAULT_CAPTION_STYLE if caption_style is None else caption_style).get(split, PARTIAL)
+              for split in n_images}
+    rates = {split: float(pair_rate if isinstance(pair_rate, (int, float)) else pair_rate.get(split, DEFAULT_PAIR_RATE))
+             for split in n_images}
     pairs = [tuple(sorted(p)) for p in pairs]
     _check_args(out, n_images, correlation, pairs, image_size, overwrite)
+    for split, style in styles.items():
+        if style not in ("partial", "exhaustive"):
+            raise ValueError(f"caption_style[{split!r}] must be 'partial' or 'exhaustive', got {style!r}")
+    for split, rate in rates.items():
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"pair_rate[{split!r}] must be in [0, 1]")
     splits = sorted(n_images, key=lambda s: (_SPLIT_ORDER.get(s, 99), s))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -130,7 +147,8 @@ def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, in
             (tmp / "images" / split).mkdir(parents=True)
             for i in range(n_images[split]):
                 png = tmp / "images" / split / f"{first_id + i:06d}.png"
-                jobs.append((seed, split, i, image_size, float(correlation[split]), pairs, tuple(n_categories), pair_rate, str(png)))
+                jobs.append((seed, split, i, image_size, float(correlation[split]), pairs, tuple(n_categories),
+                             rates[split], styles[split], str(png)))
             first_id += n_images[split]
         bar = tqdm(total=len(jobs), desc="pictoworld", unit="img",
                    disable=not sys.stderr.isatty() if progress is None else not progress)
@@ -148,7 +166,8 @@ def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, in
         for split in splits:
             params = {"name": "pictoworld", "version": GENERATOR_VERSION, "seed": seed, "split": split,
                       "image_size": image_size, "correlation": float(correlation[split]),
-                      "pairs": [list(p) for p in pairs], "n_categories": list(n_categories), "pair_rate": pair_rate,
+                      "pairs": [list(p) for p in pairs], "n_categories": list(n_categories),
+                      "pair_rate": rates[split], "caption_style": styles[split],
                       "font": font_version()}
             _write_split(tmp, split, results[start:start + n_images[split]], jobs[start:start + n_images[split]], params)
             start += n_images[split]
