@@ -37,10 +37,18 @@ OPENMOJI_ATTRIBUTION = ("Object pictograms are from OpenMoji (https://openmoji.o
 class PictoRecipe:
     """Generator and builder settings of one PictoWorld-based benchmark version."""
     name: str = "odbench-picto"
-    version: str = "1.0.0"
+    version: str = "2.0.0"
     seed: int = 0
-    n_images: dict[str, int] = field(default_factory=lambda: {"train": 2000, "test": 300})
-    correlation: dict[str, float] = field(default_factory=lambda: {"train": 0.9, "test": 0.5})
+    n_images: dict[str, int] = field(default_factory=lambda: {"train": 2000, "test": 550})
+    correlation: dict[str, float] = field(default_factory=lambda: {"train": 0.9, "test": 0.8})
+    # More pair scenes in the test split than in training (where it is 0.08, which sets the
+    # planted statistics): decorrelate edits need both members in one scene.
+    pair_rate: dict[str, float] = field(default_factory=lambda: {"train": 0.08, "test": 0.12})
+    # SPEC v2: test captions name every object, so relevance is decided by the object set.
+    caption_style: dict[str, str] = field(default_factory=lambda: {"train": "partial", "test": "exhaustive"})
+    # One control per decorrelate edit, same source first (SPEC 3): matched, and the dataset
+    # spends its size on decorrelate edits.
+    controls_per_decorrelate: float = 1.0
     image_size: int = 128
     # PictoWorld's scene priors make every object of a scene type co-occur with NPMI 0.2-0.45
     # (kitchen things, street things), so the COCO thresholds scaled down would select ~100
@@ -55,17 +63,20 @@ class PictoRecipe:
             attribution=OPENMOJI_ATTRIBUTION, pretty_name="ODBench PictoWorld test set",
             description=(
                 "The embedded ODBench test set: PictoWorld scenes (OpenMoji pictograms on procedural "
-                "backgrounds) with exact instance masks and generated captions. Objects of pairs that "
-                "co-occur strongly in the PictoWorld training split are removed from test images "
-                "(`decorrelate` edits), other objects are removed as controls, and captions are edited "
-                "to match. See the ODBench SPEC for relevance and the ODmAP@k metric."))
+                "backgrounds) with exact instance masks and generated captions that name every object "
+                "in the scene (caption style `exhaustive`, SPEC v2). Objects of pairs that co-occur "
+                "strongly in the PictoWorld training split are removed from test images "
+                "(`decorrelate` edits), other objects are removed as controls (one per decorrelate "
+                "edit, from the same scene where possible), and captions are edited to match. A "
+                "caption is relevant to exactly the images whose objects it names. See the ODBench "
+                "SPEC for relevance and the ODmAP@k metric."))
 
 
 def generate_source(recipe: PictoRecipe, workdir: str | os.PathLike) -> tuple[Source, Source, Path]:
     """PictoWorld train and test splits in COCO format under `workdir`, read back as Sources."""
     root = Path(workdir) / "pictoworld"
     generate(root, seed=recipe.seed, n_images=recipe.n_images, image_size=recipe.image_size,
-             correlation=recipe.correlation)
+             correlation=recipe.correlation, pair_rate=recipe.pair_rate, caption_style=recipe.caption_style)
     return read_pictoworld(root, "train"), read_pictoworld(root, "test"), root
 
 
@@ -90,10 +101,12 @@ def build_picto(out_dir: str | os.PathLike, recipe: PictoRecipe = PictoRecipe(),
         train, test, root = generate_source(recipe, workdir or tmp)
         remover: str | Inpainter = exact_inpainter(root, "test") if inpainter == "exact" else inpainter
         config = TestSplitConfig(name=recipe.name, version=recipe.version, seed=recipe.seed,
-                                 selection=recipe.selection,
+                                 selection=recipe.selection, caption_style=recipe.caption_style["test"],
+                                 controls_per_decorrelate=recipe.controls_per_decorrelate,
                                  inpainter=remover, num_workers=num_workers)
         info = {"generator": "pictoworld", "generator_version": GENERATOR_VERSION,
                 "n_images": recipe.n_images, "correlation": recipe.correlation,
+                "pair_rate": recipe.pair_rate, "caption_style": recipe.caption_style,
                 "image_size": recipe.image_size, "generator_seed": recipe.seed}
         return build_test_split(train, test, out_dir, config, recipe.card(), overwrite=overwrite,
                                 source_info=info)

@@ -7,22 +7,35 @@ import pytest
 from datasets import load_dataset
 
 from dataset_builders.embedded import PictoRecipe, build_picto, embedded_path
-from odbench.data import load_benchmark, read_manifest
+from odbench.data import load_benchmark, load_config, read_manifest
 
 SHIPPED = embedded_path()
 
 
-def test_shipped_benchmark_loads_and_verifies():
+def test_shipped_benchmark_loads_and_verifies(tmp_path):
     benchmark = load_benchmark()                       # the default dataset, hash-verified
-    assert (benchmark.name, benchmark.version) == ("odbench-picto", "1.0.0")
+    assert (benchmark.name, benchmark.version) == ("odbench-picto", "2.0.0")
+    assert (benchmark.spec_version, benchmark.caption_style) == ("2", "exhaustive")
     assert len(benchmark.pairs) == 6
     for config in ("images", "captions", "pairs", "pair_stats", "lexicon", "manifest"):
-        assert len(load_dataset(str(SHIPPED), config, split="test")) > 0
+        # A fresh cache: `datasets` would serve an older odbench-picto from its cache by name.
+        assert len(load_dataset(str(SHIPPED), config, split="test", cache_dir=str(tmp_path))) > 0
 
 
 def test_shipped_benchmark_rebuilds_to_the_same_hash(tmp_path):
     info, _ = build_picto(tmp_path / "rebuilt")
     assert info.dataset_hash == read_manifest(SHIPPED)["dataset_hash"]
+
+
+def test_shipped_benchmark_is_large_enough():
+    counts = read_manifest(SHIPPED)["counts"]
+    assert counts["images"]["decorrelate"] >= 600
+    assert min(counts["decorrelate_per_pair"].values()) >= 80
+    # Controls are matched: one per decorrelate edit, most of them from the same scene.
+    assert counts["images"]["control"] == counts["images"]["decorrelate"]
+    assert counts["decorrelate_with_same_source_control"] > counts["images"]["decorrelate"] / 2
+    size = sum(p.stat().st_size for p in SHIPPED.rglob("*") if p.is_file())
+    assert size < 30 * 2**20
 
 
 def test_seed_changes_the_content(tmp_path):
@@ -40,18 +53,22 @@ def test_exact_remover_builds(tmp_path):
 
 
 def test_shipped_edits_follow_the_spec():
-    images = load_dataset(str(SHIPPED), "images", split="test").select_columns(
+    images = load_config(SHIPPED, "images").select_columns(
         ["image_id", "src_id", "edit_kind", "removed", "objects", "mask_area"]).to_list()
-    captions = load_dataset(str(SHIPPED), "captions", split="test").to_list()
+    captions = load_config(SHIPPED, "captions").to_list()
     objects = {r["image_id"]: set(r["objects"]) for r in images}
     mentions = {c["caption_id"]: set(c["mentions"]) for c in captions}
     for r in images:
         if r["edit_kind"] != "original":
             assert objects[r["image_id"]] == objects[r["src_id"]] - {r["removed"]}
             assert 0 < r["mask_area"] <= 0.30
-            relevant = [c for c in captions if c["src_id"] == r["src_id"] and mentions[c["caption_id"]] <= objects[r["image_id"]]]
+            # Exhaustive style: a relevant caption names exactly the edited image's objects.
+            relevant = [c for c in captions if c["src_id"] == r["src_id"] and mentions[c["caption_id"]] == objects[r["image_id"]]]
             assert relevant, r["image_id"]
     for c in captions:
-        if c["edit_kind"] != "original":
+        if c["edit_kind"] == "original":
+            assert mentions[c["caption_id"]] == objects[c["src_id"]]      # every object named
+        else:
             original = c["caption_id"].split("-no-")[0]
             assert mentions[c["caption_id"]] == mentions[original] - {c["removed"]}
+            assert mentions[c["caption_id"]] == objects[c["src_id"]] - {c["removed"]}
