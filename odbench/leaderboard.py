@@ -318,8 +318,8 @@ def verify_all(paths: Iterable[Path], registry: DatasetRegistry, *,
     return outcome
 
 
-def reproduction_check(max_parameters: int, report: Callable[[str, str], None] = lambda shown, status: None,
-                       ) -> Reproducer:
+def reproduction_check(max_parameters: int,
+                       report: Callable[[str, str], None] = lambda shown, status: None) -> Reproducer:
     """A `reproducer` for `verify_all`: re-run each model this repository can build whose
     parameter count is at most `max_parameters`; `report(shown, status)` hears about each file."""
     def check(entry: Accepted, registry: DatasetRegistry) -> None:
@@ -329,7 +329,10 @@ def reproduction_check(max_parameters: int, report: Callable[[str, str], None] =
             report(entry.shown, f"not re-run: {why_not}")
             return
         claimed = doc["model"]["num_parameters"]
-        if claimed is None or claimed > max_parameters:
+        if claimed is None:
+            report(entry.shown, "not re-run: the file gives no parameter count")
+            return
+        if claimed > max_parameters:
             report(entry.shown, f"not re-run: {reproduce.parameter_text(claimed)} parameters, over the "
                                 f"limit of {reproduce.parameter_text(max_parameters)} (--max-params)")
             return

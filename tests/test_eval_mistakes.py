@@ -104,7 +104,7 @@ def test_the_folder_s_own_version_is_accepted_as_revision(model, dataset, tmp_pa
 def test_a_model_that_exits_is_an_error_not_a_success(model, dataset, tmp_path):
     out = tmp_path / "r.json"
     assert_one_line_error(eval_cli(model, dataset, out, cls="Quits"),
-                          f"called exit(0) while it was built or run; no result was written")
+                          "called exit(0) while it was built or run; no result was written")
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..errors import ODBenchError
 from .common import quiet_libraries, resolve_device, user_errors
@@ -50,15 +49,10 @@ MAX_K = 100   # result.schema.json's bound on run.k
 
 @user_errors
 def run(args: argparse.Namespace) -> int:
-    quiet_libraries()
     from .. import results
-    from ..data import load_benchmark
-    from ..encoders import parse_model_args
-    from ..errors import EncoderError
-    from ..evaluate import RunConfig, build_encoder, evaluate
 
-    # Everything the user can get wrong is checked before the model is built: an evaluation
-    # can take minutes, and its result must have somewhere to go.
+    # Everything the user can get wrong is checked before the model is built (and before the
+    # heavy imports): an evaluation can take minutes, and its result must have somewhere to go.
     output = results.check_output_path(args.output, overwrite=args.overwrite)
     if args.batch_size < 1:
         raise ODBenchError("--batch-size must be at least 1")
@@ -67,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
     if args.num_workers < 0:
         raise ODBenchError("--num-workers must be 0 (load images in the main process) or more")
     device = resolve_device(args.device)
+    quiet_libraries()
+    from ..data import load_benchmark
+    from ..encoders import parse_model_args
+    from ..errors import EncoderError
+    from ..evaluate import RunConfig, build_encoder, evaluate
+
     model_args = parse_model_args(args.model_arg)
     try:
         loaded = build_encoder(args.model, model_args, seed=args.seed)
