@@ -160,6 +160,12 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
     missing = REQUIRED_COLUMNS["manifest"] - set(manifest)
     if missing:
         raise DatasetError(f"manifest lacks {sorted(missing)}")
+    if is_local and revision is not None and revision.removeprefix("v") != str(manifest["version"]):
+        # A folder holds one version; ignoring the revision would label the result with a
+        # version the user did not ask for.
+        raise DatasetError(f"revision {revision!r} asked for, but {dataset or DEFAULT_DATASET} is a local "
+                           f"folder holding version {manifest['version']} only; drop --revision or pass "
+                           f"--revision v{manifest['version']}")
     tables = {}
     for config in HASHED_CONFIGS:
         if config == "pair_stats" and "pair_stats" not in (manifest.get("content_hashes") or {}):

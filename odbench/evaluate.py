@@ -17,7 +17,7 @@ import torch
 
 from . import __version__
 from .benchmark import Benchmark
-from .encoders import LoadedEncoder, check_output
+from .encoders import LoadedEncoder, check_output, load_encoder
 from .errors import EncoderError
 from .metrics import DEFAULT_KS, compute_metrics
 from .progress import progress
@@ -42,6 +42,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def build_encoder(spec: str, args: dict[str, Any] | None = None, *, seed: int = 0) -> LoadedEncoder:
+    """Seed every generator, then build the model: whatever a constructor draws at random
+    (an untrained tower, a projection) depends on the run's seed and nothing else."""
+    seed_everything(seed)
+    return load_encoder(spec, args)
 
 
 def _autocast(config: RunConfig):

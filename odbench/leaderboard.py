@@ -5,46 +5,54 @@ The leaderboard never trusts a reported number: for every result document under
 rankings hashes, recomputes every metric from the rankings with `compute_metrics`, and accepts
 the file only if all reported values agree. A rejected file gets exactly one reason, one of
 `REASONS`, so a contributor knows what to fix.
+
+Identity is checked too, as far as it can be: two files with the same rankings are one result
+listed twice, and with `reproduce` the models this repository can build by itself are re-run
+from their spec (odbench.reproduce). Everything a file says reaches leaderboard.md and the CI
+log only through odbench.escaping, and symbolic links are never followed.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
+from . import reproduce, strict_json
 from .benchmark import Benchmark
 from .data import EMBEDDED_DIR, load_benchmark, read_manifest
-from .errors import ODBenchError
+from .errors import ODBenchError, ResultError
+from .escaping import md_code, md_link, md_text, one_line
 from .hashing import canonical_json
 from .metrics import MetricReport, compute_metrics
 from .rankings import RankingError, rankings_hash
-from .results import schema
+from .results import schema_problem
 
 TOLERANCE = 1e-6
 DATASETS_FILE = "datasets.json"
+LEADERBOARD_K = 10        # CONTRIBUTING: every ranked list holds the top 10
 
 # Every way a submission can fail, in the order the checks run. The keys appear in messages,
 # in leaderboard.md and in CONTRIBUTING.md; keep the three in step.
 REASONS: dict[str, str] = {
-    "schema": "not JSON, or violates odbench/result.schema.json",
+    "symlink": "the path is a symbolic link (never followed)",
+    "schema": "not strict JSON, too large, or violates odbench/result.schema.json",
     "rankings-hash": "rankings_sha256 is not the SHA-256 of the canonical rankings",
     "unknown-dataset": "no known dataset has the document's benchmark name and version",
     "dataset-unavailable": "the registered dataset could not be loaded, or is not what it was registered as",
     "dataset-hash": "benchmark.dataset_hash, spec_version or caption_style differs from the known dataset's",
     "missing-queries": "a ranking lacks queries of the dataset",
     "extra-queries": "a ranking has queries the dataset does not have",
-    "wrong-length": "a ranked list does not have min(10, gallery size) ids",
+    "wrong-length": "run.k is not 10, or a ranked list does not have min(10, gallery size) ids",
     "duplicate-id": "a ranked list names the same gallery id twice",
     "unknown-id": "a ranked list names an id that is not in the direction's gallery",
     "metric-mismatch": "a reported metric differs from the recomputed one by more than 1e-6",
     "duplicate-submission": "an earlier accepted file (by path) has the same model spec, args, weights_hash and dataset version",
+    "duplicate-rankings": "an earlier accepted file (by path) has the same rankings hash on the same dataset version",
+    "not-reproduced": "re-running the model from its spec gives other rankings or another model identity",
 }
 
 # RankingError messages of odbench.rankings.ranked_matrix -> reason. Tests pin every one.
@@ -88,7 +96,7 @@ class Rejected:
     detail: str
 
     def line(self) -> str:
-        return f"{self.shown}: rejected ({self.reason}): {self.detail}"
+        return f"{one_line(self.shown)}: rejected ({self.reason}): {one_line(self.detail, 400)}"
 
 
 @dataclass
@@ -125,10 +133,12 @@ def parse_dataset_option(text: str) -> tuple[str, str]:
 
 def read_datasets_file(path: Path) -> dict[str, str]:
     """The optional submissions/datasets.json: {"name@version": "path or org/repo@revision"}."""
+    if path.is_symlink():
+        raise ODBenchError(f"{one_line(path)} is a symbolic link; it must be a regular file (links are not followed)")
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ODBenchError(f"{path} is not readable JSON: {exc}") from None
+        data = strict_json.read(path, what="datasets file")
+    except ResultError as exc:
+        raise ODBenchError(f"{exc}") from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ODBenchError(f"{path} must map \"name@version\" to a path or org/repo@revision string")
     bad = [key for key in data if not re.fullmatch(_KEY, key)]
@@ -182,17 +192,9 @@ class DatasetRegistry:
 # ---------------------------------------------------------------- checks
 
 def _check_schema(doc: Any) -> None:
-    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
-    if error is not None:
-        where = "/" + "/".join(str(p) for p in error.absolute_path)
-        raise Rejection("schema", f"schema violation at {where}: {_short(error.message)}")
-
-
-def _short(text: str, limit: int = 200) -> str:
-    """One line, bounded: jsonschema may quote a whole ranking in its message."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "..."
+    problem = schema_problem(doc)
+    if problem is not None:
+        raise Rejection("schema", problem)
 
 
 def _fmt(value: Any) -> str:
@@ -243,6 +245,9 @@ def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
         if b[key] != getattr(benchmark, key):
             raise Rejection("dataset-hash", f"benchmark.{key} is {b[key]!r}, but "
                             f"{benchmark.name}@{benchmark.version} has {getattr(benchmark, key)!r}")
+    if doc["run"]["k"] != LEADERBOARD_K:
+        raise Rejection("wrong-length", f"run.k is {doc['run']['k']}; the leaderboard takes the top "
+                        f"{LEADERBOARD_K} of every query (odbench-eval --k {LEADERBOARD_K})")
     try:
         report = compute_metrics(benchmark, doc["rankings"], list_length=doc["run"]["k"])
     except RankingError as exc:
@@ -258,48 +263,116 @@ def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
 
 
 def find_submissions(folder: Path) -> list[Path]:
-    """Every *.json under `folder`, recursively, sorted by relative path (datasets.json excluded)."""
-    paths = [p for p in folder.rglob("*.json") if p.is_file() and p != folder / DATASETS_FILE]
-    return sorted(paths, key=lambda p: p.relative_to(folder).as_posix())
+    """Every *.json under `folder`, recursively, sorted by relative path (datasets.json
+    excluded), without following links: a linked file or folder is listed itself, by name,
+    so that `verify_all` rejects it instead of reading what it points to."""
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        found += [here / d for d in dirs if (here / d).is_symlink()]
+        found += [here / f for f in files if f.endswith(".json") and here / f != folder / DATASETS_FILE]
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def read_submission(path: Path) -> Any:
+    """The parsed document, or a Rejection; a link is rejected by name, never opened."""
+    if path.is_symlink():
+        raise Rejection("symlink", "is a symbolic link; submissions must be regular files in the "
+                        "repository (links are not followed)")
+    if not path.is_file():
+        raise Rejection("schema", "is not a regular file")
+    try:
+        return strict_json.read(path)
+    except strict_json.FileError as exc:
+        raise Rejection("schema", exc.problem) from None
+
+
+Reproducer = Callable[["Accepted", DatasetRegistry], None]
 
 
 def verify_all(paths: Iterable[Path], registry: DatasetRegistry, *,
-               shown: Mapping[Path, str] | None = None) -> Outcome:
-    """Check files in the given order; a later duplicate of an accepted file is rejected."""
-    outcome, first_of = Outcome(), {}
+               shown: Mapping[Path, str] | None = None, reproducer: Reproducer | None = None) -> Outcome:
+    """Check files in the given order; a later duplicate of an accepted file is rejected.
+    `reproducer` (e.g. `reproduction_check(...)`) runs last, on files that passed the rest."""
+    outcome = Outcome()
+    first_of: dict[tuple[str, ...], str] = {}
+    first_rankings: dict[tuple[str, ...], str] = {}
     for path in paths:
         name = (shown or {}).get(path, str(path))
         try:
-            try:
-                doc = json.loads(path.read_text("utf-8"))
-            except (OSError, ValueError) as exc:
-                raise Rejection("schema", f"not valid JSON: {_short(exc)}") from None
+            doc = read_submission(path)
             entry = Accepted(path, name, doc, check_document(doc, registry))
+            b = doc["benchmark"]
+            dataset = f"{b['name']}@{b['version']}"
             if entry.identity in first_of:
                 raise Rejection("duplicate-submission", f"same model ({doc['model']['spec']}, same args "
-                                f"and weights_hash) on {doc['benchmark']['name']}@{doc['benchmark']['version']} "
-                                f"as the earlier {first_of[entry.identity]}")
+                                f"and weights_hash) on {dataset} as the earlier {first_of[entry.identity]}")
+            rankings_key = (b["name"], b["version"], doc["rankings_sha256"])
+            if rankings_key in first_rankings:
+                raise Rejection("duplicate-rankings", f"same rankings (sha256 {doc['rankings_sha256'][:12]}...) "
+                                f"on {dataset} as the earlier {first_rankings[rankings_key]}: one result is "
+                                f"listed once, under the model that produced it")
+            if reproducer is not None:
+                reproducer(entry, registry)
             first_of[entry.identity] = name
+            first_rankings[rankings_key] = name
             outcome.accepted.append(entry)
         except Rejection as rej:
             outcome.rejected.append(Rejected(path, name, rej.reason, rej.detail))
     return outcome
 
 
+def reproduction_check(max_parameters: int,
+                       report: Callable[[str, str], None] = lambda shown, status: None) -> Reproducer:
+    """A `reproducer` for `verify_all`: re-run each model this repository can build whose
+    parameter count is at most `max_parameters`; `report(shown, status)` hears about each file."""
+    def check(entry: Accepted, registry: DatasetRegistry) -> None:
+        doc, b = entry.doc, entry.doc["benchmark"]
+        why_not = reproduce.why_not_rebuildable(doc["model"])
+        if why_not is not None:
+            report(entry.shown, f"not re-run: {why_not}")
+            return
+        claimed = doc["model"]["num_parameters"]
+        if claimed is None:
+            report(entry.shown, "not re-run: the file gives no parameter count")
+            return
+        if claimed > max_parameters:
+            report(entry.shown, f"not re-run: {reproduce.parameter_text(claimed)} parameters, over the "
+                                f"limit of {reproduce.parameter_text(max_parameters)} (--max-params)")
+            return
+        try:
+            reproduce.rerun(doc, registry.get(b["name"], b["version"]))
+        except reproduce.NotReproduced as exc:
+            raise Rejection("not-reproduced", str(exc)) from None
+        report(entry.shown, f"reproduced (rankings sha256 {doc['rankings_sha256'][:12]}..., "
+                            f"weights_hash {str(doc['model']['weights_hash'])[:12]})")
+    return check
+
+
 # ---------------------------------------------------------------- markdown
 
 COLUMNS = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "hr@5",
            "r_i2t@1", "r_t2i@1", "rsum")
-HEADER = """<!-- Generated by `odbench leaderboard`; do not edit. Regenerate with `odbench leaderboard`. -->
+_CI_LIMIT = reproduce.parameter_text(reproduce.CI_MAX_PARAMETERS)
+HEADER = f"""<!-- Generated by `odbench leaderboard`; do not edit. Regenerate with `odbench leaderboard`. -->
 # ODBench leaderboard
 
 This file is generated from the result files under `submissions/` by `odbench leaderboard`;
 do not edit it by hand. After adding or changing a submission, regenerate it with
-`odbench leaderboard` and commit both (CI runs `odbench leaderboard --check`). Every number is
-recomputed from the submitted rankings and the dataset; see CONTRIBUTING.md.
+`odbench leaderboard` and commit both (CI runs `odbench leaderboard --check --reproduce`).
+Every number is recomputed from the submitted rankings and the dataset; see CONTRIBUTING.md.
 
 Ranked by ODmAP@10 (higher is better). gap@10 = cmap@10 - odmap@10 and hr@5 (hallucination
 rate) are better when lower. Metrics are in [0, 1]; rsum is in percent (0 to 600).
+
+**reproduced** says whether the model behind the numbers is checked too. `yes`: the
+repository builds the model from its spec alone (a packaged reference model, an untrained
+open_clip architecture, the mock encoder) and it has at most {_CI_LIMIT} parameters, so CI
+re-runs it on every change and fails unless the rankings and weights hashes are identical.
+`skipped`: buildable here but larger, so CI does not re-run it
+(`odbench leaderboard --reproduce --max-params N` does). `no`: the model needs code or
+weights from outside the repository; its numbers are verified, its identity is the
+submitter's word.
 """
 
 
@@ -310,15 +383,6 @@ def _number(value: float | None, digits: int = 4) -> str:
     return f"{0.0:.{digits}f}" if float(text) == 0 else text   # never "-0.0000"
 
 
-def _params(n: int | None) -> str:
-    if n is None:
-        return "n/a"
-    for size, unit in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if n >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n)
-
-
 def _date(text: str) -> str:
     try:
         return dt.datetime.fromisoformat(text).date().isoformat()
@@ -326,21 +390,17 @@ def _date(text: str) -> str:
         return text[:10]
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _model(doc: dict[str, Any]) -> str:
     m = doc["model"]
     args = ", ".join(f"{k}={v}" for k, v in sorted(m["args"].items()))
-    text = f"`{m['spec']}`" + (f" ({args})" if args else "") + (" (untrained)" if m["untrained"] else "")
-    return _cell(text)
+    return md_code(m["spec"]) + (f" ({md_text(args)})" if args else "") + (" (untrained)" if m["untrained"] else "")
 
 
 def _link(path: Path, output_dir: Path, *, full: bool = False) -> str:
-    """A markdown link from leaderboard.md to the file, relative so it works on GitHub."""
-    rel = Path(os.path.relpath(path.resolve(), output_dir.resolve())).as_posix()
-    return f"[{_cell(rel if full else path.name)}]({rel.replace(' ', '%20')})"
+    """A markdown link from leaderboard.md to the file, relative so it works on GitHub. The
+    path is made absolute without resolving links: a link's target is never shown."""
+    rel = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(output_dir))).as_posix()
+    return md_link(rel if full else path.name, rel)
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -362,21 +422,22 @@ def render(outcome: Outcome, output_dir: Path) -> str:
             -(e.report.metrics["odmap@10"] if e.report.metrics["odmap@10"] is not None else float("-inf")),
             e.doc["model"]["spec"], e.shown))
         b = entries[0].doc["benchmark"]
-        lines += [f"## {name} v{version}\n",
-                  f"Dataset hash `{b['dataset_hash'][:16]}`; SPEC v{b['spec_version']}, "
-                  f"{b['caption_style']} captions.\n",
-                  "| rank | model | params | " + " | ".join(COLUMNS) + " | date | submission |",
-                  "|---:|---|---:|" + "---:|" * len(COLUMNS) + "---|---|"]
+        lines += [f"## {md_text(name)} v{md_text(version)}\n",
+                  f"Dataset hash {md_code(b['dataset_hash'][:16])}; SPEC v{md_text(b['spec_version'])}, "
+                  f"{md_text(b['caption_style'])} captions.\n",
+                  "| rank | model | params | reproduced | " + " | ".join(COLUMNS) + " | date | submission |",
+                  "|---:|---|---:|---|" + "---:|" * len(COLUMNS) + "---|---|"]
         for rank, e in enumerate(entries, 1):
             m = e.report.metrics
             numbers = [_number(m.get(c), 2 if c == "rsum" else 4) for c in COLUMNS]
-            lines.append(f"| {rank} | {_model(e.doc)} | {_params(e.doc['model']['num_parameters'])} | "
-                         + " | ".join(numbers)
-                         + f" | {_date(e.doc['run']['date'])} | {_link(e.path, output_dir)} |")
+            model = e.doc["model"]
+            lines.append(f"| {rank} | {_model(e.doc)} | {reproduce.parameter_text(model['num_parameters'])} | "
+                         f"{reproduce.ci_status(model)} | " + " | ".join(numbers)
+                         + f" | {md_text(_date(e.doc['run']['date']))} | {_link(e.path, output_dir)} |")
         lines.append("")
     lines.append("## Rejected submissions\n")
     if not outcome.rejected:
         lines.append("None.\n")
     for r in outcome.rejected:
-        lines.append(f"- {_link(r.path, output_dir, full=True)} **{r.reason}**: {_cell(r.detail)}")
+        lines.append(f"- {_link(r.path, output_dir, full=True)} **{r.reason}**: {md_text(r.detail, 400)}")
     return "\n".join(lines).rstrip("\n") + "\n"

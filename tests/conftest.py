@@ -15,3 +15,11 @@ def dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("datasets") / NAME
     write_tiny_dataset(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def loaded_tiny(dataset):
+    """The tiny dataset loaded as a Benchmark (hash-verified once per session)."""
+    from odbench.data import load_benchmark
+
+    return load_benchmark(dataset)

@@ -2,56 +2,25 @@
 from __future__ import annotations
 
 import copy
-import hashlib
+import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from odbench.cli.main import main as odbench
 from odbench.data import load_benchmark
 from odbench.leaderboard import REASONS, DatasetRegistry, find_submissions, render, verify_all
-from odbench.metrics import compute_metrics
-from odbench.queries import QuerySets
 from odbench.rankings import rankings_hash
-from odbench.results import SCHEMA_VERSION, dump
+from odbench.results import dump
 
+from fake_results import make_submission
 from tiny_dataset import KEY, NAME, VERSION, write_tiny_dataset
-
-def scored_rankings(queries: QuerySets, seed: int) -> dict:
-    """A deterministic stand-in for a model: each query orders the gallery by a seeded hash."""
-    out = {}
-    for name in ("i2t", "t2i", "std_i2t", "std_t2i"):
-        d = queries.direction(name)
-        score = lambda q, g: hashlib.sha256(f"{seed}:{q}:{g}".encode()).hexdigest()
-        out[name] = {q: sorted(d.gallery_ids, key=lambda g: score(q, g))[:10] for q in d.query_ids}
-    return out
-
-
-def make_submission(benchmark, seed: int, spec: str = "mock:random", **model) -> dict:
-    """A result document as odbench-eval writes it, for a model whose rankings we make up."""
-    rankings = scored_rankings(benchmark.queries, seed)
-    report = compute_metrics(benchmark, rankings)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": None,
-                      "spec_version": benchmark.spec_version, "caption_style": benchmark.caption_style,
-                      "dataset_hash": benchmark.dataset_hash, "source": NAME},
-        "model": {"spec": spec, "args": {"seed": seed}, "name": spec, "weights_hash": None,
-                  "num_parameters": 1234567, "untrained": True, **model},
-        "run": {"odbench_version": "0.1.0", "torch_version": "2.0", "device": "cpu", "precision": "fp32",
-                "batch_size": 8, "seed": 0, "date": "2024-05-01T12:00:00+00:00", "wall_time_s": 1.0, "k": 10},
-        **report.as_dict(),
-        "rankings": rankings,
-        "rankings_sha256": rankings_hash(rankings),
-    }
 
 
 @pytest.fixture(scope="session")
-def tiny(dataset):
-    return load_benchmark(dataset)
+def tiny(loaded_tiny):
+    return loaded_tiny
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +191,9 @@ def test_an_exhaustive_dataset_is_recomputed_with_its_own_relevance(tmp_path):
 
 
 def test_every_reason_is_tested():
-    assert set(REASONS) - set(TAMPER) == {"dataset-unavailable", "duplicate-submission"}
+    # the others have tests of their own below, and in test_leaderboard_trust.py
+    assert set(REASONS) - set(TAMPER) == {"dataset-unavailable", "duplicate-submission", "duplicate-rankings",
+                                          "symlink", "not-reproduced"}
 
 
 def test_a_dataset_registered_under_the_wrong_version_is_unavailable(valid, dataset, tmp_path):
@@ -270,9 +241,12 @@ def test_leaderboard_is_deterministic(repo):
 
 
 def test_render_orders_by_odmap_then_spec(valid, registry, tmp_path):
+    outcome = verify({"x.json": valid}, tmp_path, registry)
+    [entry] = outcome.accepted
     other = copy.deepcopy(valid)
     other["model"]["spec"] = "a:first"                 # same numbers, earlier spec: ranked first
-    outcome = verify({"x.json": valid, "y.json": other}, tmp_path, registry)
+    # (as a file it would be a duplicate-rankings rejection; render only orders what it gets)
+    outcome.accepted.append(dataclasses.replace(entry, path=tmp_path / "y.json", shown="y.json", doc=other))
     text = render(outcome, tmp_path)
     assert text.index("`a:first`") < text.index("`mock:random`")
 

@@ -1,22 +1,45 @@
-"""The README's encoder example is a real, working model file."""
+"""The README's commands and encoder example work as written, and give the same result twice."""
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from pathlib import Path
 
-from odbench import results
-from odbench.cli.eval import main as odbench_eval
+from console import run_console
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_encoder_example_runs(dataset, tmp_path):
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Plug in your model"):]
+def _readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def test_readme_encoder_example_is_deterministic_across_processes(dataset, tmp_path):
+    section = _readme()[_readme().index("## Plug in your model"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     (tmp_path / "my_encoder.py").write_text(code)
-    out = tmp_path / "mine.json"
-    assert odbench_eval(["--model", f"{tmp_path / 'my_encoder.py'}:MyEncoder", "--model-arg", "dim=128",
-                         "--dataset", str(dataset), "--output", str(out)]) == 0
-    doc = results.load(out)
-    assert doc["model"]["args"] == {"dim": "128"}       # recorded as given on the command line
+    docs = []
+    # Two processes with different str-hash salts, as two runs on a user's machine would have.
+    for salt in ("1", "2"):
+        out = tmp_path / f"mine-{salt}.json"
+        proc = run_console("odbench-eval", "--model", "my_encoder.py:MyEncoder", "--model-arg", "dim=128",
+                           "--dataset", dataset, "--output", out, cwd=tmp_path, env={"PYTHONHASHSEED": salt})
+        assert proc.returncode == 0, proc.stderr
+        docs.append(json.loads(out.read_text()))
+    first, second = docs
+    assert first["model"]["args"] == {"dim": "128"}       # recorded as given on the command line
+    assert first["model"]["weights_hash"] == second["model"]["weights_hash"]
+    assert first["rankings_sha256"] == second["rankings_sha256"]
+
+
+def test_readme_first_command_can_be_run_twice(dataset, tmp_path):
+    setup = _readme()[_readme().index("## Set-up"):_readme().index("## Plug in your model")]
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", setup, re.S) if "odbench-eval" in b)
+    command = block.strip().split("&&")[-1]                # after `pip install -e .`
+    argv = shlex.split(command)
+    assert argv[0] == "odbench-eval"
+    for attempt in (1, 2):                                 # a newcomer pastes it twice
+        proc = run_console(*argv, "--dataset", dataset, cwd=tmp_path)   # the tiny dataset, for speed
+        assert proc.returncode == 0, (attempt, proc.stderr)
+    assert (tmp_path / "results" / "baseline.json").is_file()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..errors import ODBenchError
 from .common import quiet_libraries, resolve_device, user_errors
@@ -20,14 +19,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="constructor argument, typed by the constructor's annotations (repeatable)")
     p.add_argument("--dataset", default=None,
                    help="dataset folder, hub repo id (org/name), or embedded name (default: odbench-picto)")
-    p.add_argument("--revision", default=None, help="hub revision (a tag such as v1.0.0); ignored for folders")
+    p.add_argument("--revision", default=None,
+                   help="hub revision (a tag such as v1.0.0); for a folder or the embedded dataset it must "
+                        "be the dataset's own version")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", choices=("fp32", "amp"), default="fp32",
                    help="amp runs the encoder under autocast; similarity scores are always fp32")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for image preprocessing")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--k", type=int, default=10, help="length of each ranked list (at least 10)")
+    p.add_argument("--k", type=int, default=10, help="length of each ranked list (10 to 100; the leaderboard takes 10)")
     p.add_argument("--output", required=True, help="where to write the result JSON")
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
 
@@ -43,27 +44,39 @@ def summary_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
+MAX_K = 100   # result.schema.json's bound on run.k
+
+
 @user_errors
 def run(args: argparse.Namespace) -> int:
-    quiet_libraries()
     from .. import results
-    from ..data import load_benchmark
-    from ..encoders import load_encoder, parse_model_args
-    from ..evaluate import RunConfig, evaluate
 
-    output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise ODBenchError(f"{output} already exists; pass --overwrite to replace it")
+    # Everything the user can get wrong is checked before the model is built (and before the
+    # heavy imports): an evaluation can take minutes, and its result must have somewhere to go.
+    output = results.check_output_path(args.output, overwrite=args.overwrite)
     if args.batch_size < 1:
         raise ODBenchError("--batch-size must be at least 1")
-    if args.k < 10:
-        raise ODBenchError("--k must be at least 10 (ODmAP@10 is the headline metric)")
+    if not 10 <= args.k <= MAX_K:
+        raise ODBenchError(f"--k must be between 10 (ODmAP@10 is the headline metric) and {MAX_K}")
+    if args.num_workers < 0:
+        raise ODBenchError("--num-workers must be 0 (load images in the main process) or more")
     device = resolve_device(args.device)
-    loaded = load_encoder(args.model, parse_model_args(args.model_arg))
-    benchmark = load_benchmark(args.dataset, revision=args.revision)
-    config = RunConfig(device=device, batch_size=args.batch_size, precision=args.precision,
-                       num_workers=args.num_workers, seed=args.seed, k=args.k)
-    doc = evaluate(loaded, benchmark, config, dataset_source=args.dataset or benchmark.name)
+    quiet_libraries()
+    from ..data import load_benchmark
+    from ..encoders import parse_model_args
+    from ..errors import EncoderError
+    from ..evaluate import RunConfig, build_encoder, evaluate
+
+    model_args = parse_model_args(args.model_arg)
+    try:
+        loaded = build_encoder(args.model, model_args, seed=args.seed)
+        benchmark = load_benchmark(args.dataset, revision=args.revision)
+        config = RunConfig(device=device, batch_size=args.batch_size, precision=args.precision,
+                           num_workers=args.num_workers, seed=args.seed, k=args.k)
+        doc = evaluate(loaded, benchmark, config, dataset_source=args.dataset or benchmark.name)
+    except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
+        raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "
+                           f"no result was written") from None
     results.save(doc, output, overwrite=args.overwrite)
     print(summary_table(doc))
     print(f"wrote {output} (rankings sha256 {doc['rankings_sha256'][:12]}...)")

@@ -22,6 +22,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--output", default="leaderboard.md", help="markdown file to write (default: leaderboard.md)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if a submission is rejected or --output is not up to date")
+    p.add_argument("--reproduce", action="store_true",
+                   help="also re-run every model the repository can build from its spec (odbench:baseline, "
+                        "odbench:mitigated, untrained open_clip:ARCH, mock:) up to --max-params, and reject "
+                        "it unless the rankings and weights hashes are identical (CPU)")
+    p.add_argument("--max-params", type=int, default=None, metavar="N",
+                   help="with --reproduce: largest model to re-run, in parameters (default: CI's limit, "
+                        "20000000)")
     p.add_argument("--dataset", action="append", default=[], metavar="NAME@VERSION=PATH",
                    help="where to find a dataset version (folder, org/repo or org/repo@revision); "
                         "repeatable; overrides submissions/datasets.json and the embedded datasets")
@@ -33,7 +40,7 @@ def _registry(args: argparse.Namespace, submissions: Path):
 
     sources = {}
     listed = submissions / DATASETS_FILE
-    if listed.is_file():   # paths in datasets.json are relative to its folder
+    if listed.is_file() or listed.is_symlink():   # paths in datasets.json are relative to its folder
         for key, text in read_datasets_file(listed).items():
             sources[key] = parse_source(text, base=submissions)
     for option in args.dataset:
@@ -55,20 +62,39 @@ def _diff_summary(old: str, new: str, output: Path) -> tuple[str, list[str]]:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
-    from ..leaderboard import find_submissions, render, verify_all
-    from ..results import write_atomic
+    from ..escaping import one_line
+    from ..leaderboard import find_submissions, render, reproduction_check, verify_all
+    from ..reproduce import CI_MAX_PARAMETERS
+    from ..results import check_output_path, write_atomic
 
     submissions, output = Path(args.submissions), Path(args.output)
     if not submissions.is_dir():
-        raise ODBenchError(f"submissions folder not found: {submissions}")
+        raise ODBenchError(f"submissions folder not found: {one_line(submissions)}")
+    if args.max_params is not None and not args.reproduce:
+        raise ODBenchError("--max-params only applies with --reproduce")
+    if args.max_params is not None and args.max_params < 0:
+        raise ODBenchError("--max-params must be 0 or more")
+    if not args.check:
+        check_output_path(output, overwrite=True)
     registry = _registry(args, submissions)
     paths = find_submissions(submissions)
     shown = {p: (submissions / p.relative_to(submissions)).as_posix() for p in paths}
-    outcome = verify_all(paths, registry, shown=shown)
+    reproducer, reproduced = None, []
+
+    def report(name: str, status: str) -> None:
+        reproduced.extend([name] if status.startswith("reproduced") else [])
+        print(f"{one_line(name)}: {status}", flush=True)
+
+    if args.reproduce:
+        limit = CI_MAX_PARAMETERS if args.max_params is None else args.max_params
+        reproducer = reproduction_check(limit, report)
+    outcome = verify_all(paths, registry, shown=shown, reproducer=reproducer)
     for r in outcome.rejected:
-        print(r.line(), file=sys.stderr)
+        print(r.line(), file=sys.stderr, flush=True)
     text = render(outcome, output.parent)
     summary = f"{len(outcome.accepted)} accepted, {len(outcome.rejected)} rejected"
+    if args.reproduce:
+        summary += f", {len(reproduced)} re-run and reproduced"
 
     if not args.check:
         write_atomic(output, text, overwrite=True)

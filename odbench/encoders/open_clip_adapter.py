@@ -16,11 +16,11 @@ Where the weights come from is part of the identity, as in open_clip's own facto
 from __future__ import annotations
 
 import atexit
-import shutil
-
 import difflib
 import functools
 import json
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,8 @@ class OpenCLIPEncoder(torch.nn.Module):
         super().__init__()
         _ensure_odbench_configs()
         model_name, weights, untrained = _resolve_source(arch, pretrained)
+        if weights is not None and open_clip.is_pretrained_cfg(model_name, weights):
+            _fail_fast_if_unreachable(model_name, weights, cache_dir)
         try:
             # Seeded random init, so an untrained baseline has a reproducible weights hash;
             # fork_rng leaves the caller's global RNG state untouched.
@@ -170,6 +172,44 @@ def _resolve_source(arch: str, pretrained: str | None) -> tuple[str, str | None,
     known = f"known tags for {arch}: {', '.join(tags)}" if tags else f"open_clip knows no tags for {arch}"
     raise EncoderError(f"open_clip {arch}: pretrained {pretrained!r} is neither a known tag nor an "
                        f"existing file ({known}).{hint}")
+
+
+_PROBE_TIMEOUT_S = 10
+
+
+def _fail_fast_if_unreachable(arch: str, tag: str, cache_dir: str | None) -> None:
+    """open_clip fetches missing weights through huggingface_hub, which retries a failed
+    connection five times for each of two file names (about 50 s with no network). Instead:
+    weights in the cache are used; otherwise one request, without retries, must reach the hub."""
+    import huggingface_hub
+    from huggingface_hub.errors import HfHubHTTPError
+
+    hub = open_clip.get_pretrained_cfg(arch, tag).get("hf_hub", "")
+    if not hub or "file" in open_clip.get_pretrained_cfg(arch, tag):
+        return   # a plain URL download: open_clip tries it once
+    repo_id, filename = os.path.split(hub)
+    names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    if filename.endswith((".bin", ".pth")):
+        names.insert(0, filename[:-4] + ".safetensors")
+    if any(isinstance(huggingface_hub.try_to_load_from_cache(repo_id, name, cache_dir=cache_dir), str)
+           for name in names):
+        return
+    unavailable = (f"open_clip {arch}/{tag}: the pretrained weights are not in the local cache and "
+                   f"could not be downloaded (offline?)")
+    if huggingface_hub.is_offline_mode():
+        raise EncoderError(f"{unavailable}: HF_HUB_OFFLINE is set. Download them once where a network "
+                           f"is available, or pass a checkpoint file as pretrained.")
+    try:
+        huggingface_hub.get_hf_file_metadata(huggingface_hub.hf_hub_url(repo_id, names[0]),
+                                             timeout=_PROBE_TIMEOUT_S)
+    except HfHubHTTPError:
+        return   # the hub answered (a missing file name, say): open_clip takes it from here
+    except Exception as exc:   # no connection, DNS failure, timeout
+        text = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise EncoderError(f"{unavailable}: the hub at {huggingface_hub.constants.ENDPOINT} did not "
+                           f"answer ({text}). Download them once where a network is available, or pass "
+                           f"a checkpoint file as pretrained; set HF_HUB_OFFLINE=1 to skip the "
+                           f"attempt.") from None
 
 
 def _find_checkpoint(folder: Path, exts: tuple[str, ...] = _ALL_EXTS) -> Path | None:

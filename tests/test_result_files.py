@@ -1,0 +1,87 @@
+"""Reading result documents: strict JSON, bounded size, enforced formats, one clear line each.
+
+Every case runs `odbench validate` in a fresh process, as a user (or CI) does, on a copy of a
+valid document with one thing wrong.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from odbench.results import dump
+
+from console import assert_one_line_error, run_console
+from fake_results import make_submission
+
+
+@pytest.fixture(scope="module")
+def valid(loaded_tiny) -> dict:
+    return make_submission(loaded_tiny, seed=1)
+
+
+def _set(doc: dict, dotted: str, value) -> dict:
+    *parents, last = dotted.split("/")
+    target = doc
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    return doc
+
+
+def _nan_metric(doc):          # json.dumps writes NaN, Python's json.loads reads it back
+    return json.dumps(_set(doc, "metrics/odmap@10", float("nan")))
+
+
+def _duplicate_metrics(doc):   # a first, fake "metrics" that a reader sees, a second the checks see
+    text = dump(doc)
+    fake = json.dumps({**doc["metrics"], "odmap@10": 0.99})
+    return text.replace('"metrics": {', f'"metrics": {fake}, "metrics": {{', 1)
+
+
+@pytest.mark.parametrize("name, make, message", [
+    ("nan", _nan_metric, "NaN is not a JSON number (metrics must be finite)"),
+    ("infinity", lambda d: dump(d).replace('"wall_time_s": 1.0', '"wall_time_s": 1e400'),
+     "number 1e400 is out of range (metrics must be finite)"),
+    ("duplicate-key", _duplicate_metrics, "duplicate key 'metrics' in one object"),
+    ("deep", lambda d: "[" * 100_000 + "]" * 100_000, "nested deeper than 16 levels"),
+    ("long-int", lambda d: dump(d).replace('"seed": 0', '"seed": ' + "9" * 5001), "an integer of 5001 digits"),
+    ("date", lambda d: dump(_set(d, "run/date", "yesterday-ish")),
+     "schema violation at /run/date: is not a valid date-time"),
+    ("k", lambda d: dump(_set(d, "run/k", 100_000)), "schema violation at /run/k: must be <= 100"),
+    ("spec", lambda d: dump(_set(d, "model/spec", "x\n## pwned\n<img src=x onerror=alert(1)>")),
+     "schema violation at /model/spec: must be one line of printable characters"),
+    ("spec-length", lambda d: dump(_set(d, "model/spec", "m" * 201)),
+     "schema violation at /model/spec: must have at most 200 characters"),
+    ("args-key", lambda d: dump(_set(d, "model/args", {"not a name": "1"})),
+     "schema violation at /model/args: has a key that breaks the rule"),
+    ("args-value", lambda d: dump(_set(d, "model/args", {"dim": {"inner": [1]}})),
+     "schema violation at /model/args/dim: must be a string, a number, true or false, null"),
+])
+def test_each_malformed_document_is_one_line(valid, tmp_path, name, make, message):
+    path = tmp_path / f"{name}.json"
+    path.write_text(make(copy.deepcopy(valid)), encoding="utf-8")
+    err = assert_one_line_error(run_console("odbench", "validate", path), message)
+    # Never the document's content: the bad values stay out of the message.
+    for content in ("yesterday", "pwned", "onerror", "inner", "99999"):
+        assert content not in err
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as f:
+        f.truncate(101 * 2**20)        # sparse: 101 MiB on paper, nothing on disk
+    assert_one_line_error(run_console("odbench", "validate", path), "is 101.0 MiB, over the 100 MiB")
+
+
+def test_validate_a_folder_says_it_is_a_folder(tmp_path):
+    assert_one_line_error(run_console("odbench", "validate", tmp_path),
+                          f"{tmp_path}: is a folder, not a result file (pass the JSON files in it)")
+
+
+def test_validate_accepts_the_valid_document(valid, tmp_path):
+    path = tmp_path / "ok.json"
+    path.write_text(dump(valid))
+    proc = run_console("odbench", "validate", path)
+    assert proc.returncode == 0 and proc.stderr == "" and ": valid (mock:random" in proc.stdout
