@@ -7,6 +7,7 @@ tied to the data it was computed on.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -62,13 +63,35 @@ def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str
 
     path, is_local = resolve_dataset(dataset)
     try:
-        dd = datasets.load_dataset(path, config, revision=None if is_local else revision)
+        if is_local:
+            dd = datasets.load_dataset(path, config, cache_dir=_local_cache_dir(path))
+        else:
+            dd = datasets.load_dataset(path, config, revision=revision)
     except Exception as exc:  # datasets raises many types; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatasetError(f"cannot load config {config!r} of {path}: {first}") from exc
     if len(dd) != 1:
         raise DatasetError(f"config {config!r} of {path} has splits {list(dd)}, expected one")
     return next(iter(dd.values()))
+
+
+def _local_cache_dir(folder: str) -> str:
+    """The datasets cache for one state of a local dataset folder.
+
+    datasets keys its cache of a local folder by the folder's name and the config, not by the
+    files: a rebuilt folder, or another one of the same name (every `build/odbench-coco`), would
+    load the rows cached for the first, and pass the hash check against its cached manifest.
+    Keying by the folder's path and its files' names, sizes and modification times gives each
+    state its own cache."""
+    import datasets
+
+    root = Path(folder).resolve()
+    h = hashlib.sha256(str(root).encode())
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return str(Path(datasets.config.HF_DATASETS_CACHE) / "odbench-local" / h.hexdigest()[:16])
 
 
 def read_manifest(dataset: str | os.PathLike | None, *, revision: str | None = None) -> dict[str, Any]:
