@@ -1,8 +1,13 @@
 """The learned inpainter (`--inpainter diffusers`), on a tiny randomly initialised stand-in for
 a Stable Diffusion inpainting pipeline that the test saves to a folder: no download, CPU only.
 The stand-in paints noise, not background; what is tested is the loading, the contract of an
-inpainter (size, pixels outside the mask untouched, repeatable) and its version string."""
+inpainter (size, pixels outside the mask untouched, repeatable), and the wiring through the
+builder CLI into the manifest and the `editor` column."""
 from __future__ import annotations
+
+import contextlib
+import io
+import json
 
 import numpy as np
 import pytest
@@ -11,8 +16,11 @@ from PIL import Image
 pytest.importorskip("diffusers", reason="optional extra odbench[inpaint] (diffusers) is not installed")
 pytest.importorskip("transformers", reason="optional extra odbench[inpaint] (transformers) is not installed")
 
+from coco_trees import COCO_MINI, write_tree  # noqa: E402
 from tiny_inpainting_model import save_tiny_inpainting_pipeline  # noqa: E402
+from dataset_builders.__main__ import main as build  # noqa: E402
 from dataset_builders.inpainters import Inpainter, get_inpainter  # noqa: E402
+from odbench.data import load_config, read_manifest  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -68,3 +76,24 @@ def test_version_names_the_weights_and_settings(tiny_weights, tmp_path):
 def test_refuses_a_folder_without_a_pipeline(tmp_path):
     with pytest.raises(ValueError, match="no model_index.json"):
         get_inpainter("diffusers", weights=tmp_path)
+
+
+@pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+def test_builder_cli_records_the_learned_inpainter(tiny_weights, tmp_path, monkeypatch):
+    root = write_tree(tmp_path / "coco", "2017")
+    monkeypatch.chdir(root)
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert build(["test-split", "--version", "0.0.1", "--out", "build/learned", "--min-support", "2",
+                      "--workers", "1", "--inpainter", "diffusers", "--inpainter-weights", str(tiny_weights),
+                      "--inpainter-steps", "1",
+                      "--train-instances", "annotations/instances_train2017.json",
+                      "--train-captions", "annotations/captions_train2017.json", "--train-images", "images/train2017",
+                      "--instances", "annotations/instances_val2017.json",
+                      "--captions", "annotations/captions_val2017.json", "--images", "images/val2017"]) == 0
+    assert json.loads(stdout.getvalue())["images"]["decorrelate"] > 0
+    inpainter = read_manifest(root / "build" / "learned")["inpainter"]
+    assert inpainter.startswith("diffusers/")
+    editors = {r["editor"] for r in load_config(root / "build" / "learned", "images").select_columns(["edit_kind", "editor"])
+               if r["edit_kind"] != "original"}
+    assert editors == {inpainter}
