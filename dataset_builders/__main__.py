@@ -113,6 +113,7 @@ def _check_out(args: argparse.Namespace, out: Path) -> None:
 def cmd_picto(args: argparse.Namespace) -> dict:
     recipe = PictoRecipe()
     out = Path(args.out) if args.out else embedded_path(recipe)
+    _check_out(args, out)
     info, report = build_picto(out, recipe, inpainter=_inpainter(args), num_workers=args.workers,
                                overwrite=args.overwrite)
     return {"folder": str(info.path), "dataset_hash": info.dataset_hash, "rows": info.num_rows, **report}
