@@ -13,42 +13,108 @@ import json
 import sys
 from pathlib import Path
 
-from .coco_format import read_coco
+from .coco_format import InputNames, read_coco
 from .embedded import CITATION, PictoRecipe, build_picto, embedded_path, read_pictoworld
 from .hf_folder import DatasetCard
 from .image_editor import Eligibility
-from .pair_stats import PairSelection, compute_pair_stats, selected_pairs
+from .inpainters import DEFAULT_INPAINTER, NEEDS_WEIGHTS, Inpainter, available_inpainters, get_inpainter
+from .pair_stats import NoPairSelected, PairSelection, compute_pair_stats, selected_pairs
+from .provenance import SplitOverlapError
+
+
+class UsageError(ValueError):
+    """A command line that cannot work; printed as one `error:` line."""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """--help shows every default and keeps the description's line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.required or action.default is None or action.default is False or action.default == "":
+            return action.help or ""
+        return super()._get_help_string(action)
 
 
 def _selection_args(p: argparse.ArgumentParser, defaults: PairSelection) -> None:
-    p.add_argument("--min-support", type=int, default=defaults.min_support)
-    p.add_argument("--min-npmi", type=float, default=defaults.min_npmi)
-    p.add_argument("--min-conditional", type=float, default=defaults.min_conditional)
+    p.add_argument("--min-support", type=int, default=defaults.min_support,
+                   help="pairs must be seen together in at least this many training images "
+                        "(100 suits COCO train's 118k images; lower it for a small source)")
+    p.add_argument("--min-npmi", type=float, default=defaults.min_npmi,
+                   help="minimum normalised PMI of a pair")
+    p.add_argument("--min-conditional", type=float, default=defaults.min_conditional,
+                   help="minimum of max(P(b|a), P(a|b))")
 
 
 def _selection(args: argparse.Namespace) -> PairSelection:
     return PairSelection(args.min_support, args.min_npmi, args.min_conditional)
 
 
-def _coco_args(p: argparse.ArgumentParser, prefix: str, what: str) -> None:
-    p.add_argument(f"--{prefix}instances", nargs="+", required=True, help=f"COCO instances JSON of the {what}")
-    p.add_argument(f"--{prefix}captions", nargs="+", required=True, help=f"COCO captions JSON of the {what}")
-    p.add_argument(f"--{prefix}images", required=True, help=f"image folder of the {what}")
-    p.add_argument(f"--{prefix}karpathy-split", nargs="+", default=None,
-                   help="Karpathy split(s) to keep (needs --karpathy), e.g. test, or train restval")
+def _coco_args(p: argparse.ArgumentParser, prefix: str, what: str, required: bool = True) -> None:
+    p.add_argument(f"--{prefix}instances", nargs="+", required=required, metavar="JSON",
+                   help=f"COCO instances file(s) of the {what}")
+    p.add_argument(f"--{prefix}captions", nargs="+", required=required, metavar="JSON",
+                   help=f"COCO captions file(s) of the {what}")
+    p.add_argument(f"--{prefix}images", required=required, metavar="FOLDER",
+                   help=f"image folder of the {what}; images are found by file name, under the "
+                        f"Karpathy file's folder (val2014/ ...), or by COCO id in its subfolders")
+    p.add_argument(f"--{prefix}karpathy-split", nargs="+", default=None, metavar="SPLIT",
+                   help=f"Karpathy split(s) of the {what} (needs --karpathy), e.g. test, or train restval")
+
+
+def _names(prefix: str) -> InputNames:
+    """The flags of one side, for read_coco's error messages."""
+    return InputNames(instances=f"--{prefix}instances", captions=f"--{prefix}captions",
+                      images=f"--{prefix}images", karpathy="--karpathy",
+                      karpathy_split=f"--{prefix}karpathy-split")
 
 
 def _read(args: argparse.Namespace, prefix: str, split: str):
     get = lambda name: getattr(args, (prefix + name).replace("-", "_"))
     karpathy = get("karpathy_split")
+    if args.karpathy and not karpathy:
+        # Without this, --karpathy would silently apply to one side only (issue #11).
+        side, example = ("training", "train restval") if split == "train" else ("test", "test")
+        raise UsageError(f"--karpathy is given but --{prefix}karpathy-split is not: name the Karpathy "
+                         f"split(s) of the {side} side, e.g. --{prefix}karpathy-split {example}")
     return read_coco(get("instances"), get("captions"), get("images"), split_name=split,
-                     karpathy_json=args.karpathy if karpathy else None, karpathy_split=karpathy)
+                     karpathy_json=args.karpathy if karpathy else None, karpathy_split=karpathy,
+                     names=_names(prefix))
+
+
+def _inpainter(args: argparse.Namespace) -> str | Inpainter:
+    """--inpainter and --inpainter-weights as an inpainter (checked before any work starts)."""
+    name, weights = args.inpainter, args.inpainter_weights
+    if name == "exact":
+        if args.command != "picto":
+            raise UsageError("--inpainter exact re-draws PictoWorld scenes; it works with the picto command only")
+        return name
+    if name in NEEDS_WEIGHTS and weights is None:
+        raise UsageError(f"--inpainter {name} needs --inpainter-weights FOLDER, a local pipeline folder "
+                         f"(nothing is downloaded)")
+    if name not in NEEDS_WEIGHTS and weights is not None:
+        raise UsageError(f"--inpainter-weights is for a learned inpainter ({', '.join(sorted(NEEDS_WEIGHTS))}), "
+                         f"not --inpainter {name}")
+    if args.inpainter_steps < 1:
+        raise UsageError("--inpainter-steps must be at least 1")
+    if name not in NEEDS_WEIGHTS:
+        get_inpainter(name)   # fail now on a bad name, not in a worker
+        return name
+    try:
+        return get_inpainter(name, weights=weights, steps=args.inpainter_steps)
+    except ValueError as e:
+        raise UsageError(f"--inpainter {name}: {e}") from None
+
+
+def _check_out(args: argparse.Namespace, out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        raise UsageError(f"--out {out} exists and is not empty; pass --overwrite to replace it")
 
 
 def cmd_picto(args: argparse.Namespace) -> dict:
     recipe = PictoRecipe()
     out = Path(args.out) if args.out else embedded_path(recipe)
-    info, report = build_picto(out, recipe, inpainter=args.inpainter, num_workers=args.workers,
+    _check_out(args, out)
+    info, report = build_picto(out, recipe, inpainter=_inpainter(args), num_workers=args.workers,
                                overwrite=args.overwrite)
     return {"folder": str(info.path), "dataset_hash": info.dataset_hash, "rows": info.num_rows, **report}
 
@@ -56,23 +122,49 @@ def cmd_picto(args: argparse.Namespace) -> dict:
 def cmd_test_split(args: argparse.Namespace) -> dict:
     from .test_split import TestSplitConfig, build_test_split
 
+    inpainter = _inpainter(args)
+    _check_out(args, Path(args.out))
     train, test = _read(args, "train-", "train"), _read(args, "", "test")
     config = TestSplitConfig(name=args.name, version=args.version, seed=args.seed, selection=_selection(args),
-                             eligibility=Eligibility(), inpainter=args.inpainter, num_workers=args.workers,
+                             eligibility=Eligibility(), inpainter=inpainter, num_workers=args.workers,
                              caption_style=args.caption_style,
                              controls_per_decorrelate=None if args.all_controls else args.controls_per_decorrelate)
     card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
                        description=args.description, attribution=args.attribution)
-    info, report = build_test_split(train, test, args.out, config, card, overwrite=args.overwrite)
+    try:
+        info, report = build_test_split(train, test, args.out, config, card, overwrite=args.overwrite)
+    except SplitOverlapError as e:
+        raise UsageError(f"{e}; give each side its own images: with --karpathy, use --train-karpathy-split "
+                         f"train restval and --karpathy-split test; without it, e.g. the train2017 files "
+                         f"for the --train-* flags and the val2017 files for the test side") from None
+    except NoPairSelected as e:
+        raise UsageError(_no_pair_hint(e)) from None
     return {"folder": str(info.path), "dataset_hash": info.dataset_hash, "rows": info.num_rows, **report}
+
+
+def _no_pair_hint(e: NoPairSelected) -> str:
+    if e.suggestion is None:
+        return f"{e}; lowering --min-support alone would not help: try a lower --min-npmi or --min-conditional"
+    value, n = e.suggestion
+    return f"{e}; lower --min-support (--min-support {value} selects {n} pair(s))"
 
 
 def cmd_train_set(args: argparse.Namespace) -> dict:
     from .train_set import TrainSetConfig, build_train_set
 
-    train = read_pictoworld(args.pictoworld, "train") if args.pictoworld else _read(args, "", "train")
-    selected = selected_pairs(compute_pair_stats(train, _selection(args)))
-    config = TrainSetConfig(name=args.name, version=args.version, seed=args.seed, inpainter=args.inpainter,
+    inpainter = _inpainter(args)
+    _check_out(args, Path(args.out))
+    if args.pictoworld:
+        train = read_pictoworld(args.pictoworld, "train")
+    elif not (args.instances and args.captions and args.images):
+        raise UsageError("give --pictoworld FOLDER, or --instances, --captions and --images of a COCO-format split")
+    else:
+        train = _read(args, "", "train")
+    stats = compute_pair_stats(train, _selection(args))
+    selected = selected_pairs(stats)
+    if not selected:
+        raise UsageError(_no_pair_hint(NoPairSelected(train.name, _selection(args), stats)))
+    config = TrainSetConfig(name=args.name, version=args.version, seed=args.seed, inpainter=inpainter,
                             paste_per_pair=args.paste_per_pair, max_remove=args.max_remove,
                             num_workers=args.workers)
     card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
@@ -90,16 +182,27 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workers", type=int, default=2, help="processes for editing images")
     common.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    common.add_argument("--inpainter", default="telea", help="telea (default), ns, or exact (PictoWorld only)")
+    common.add_argument("--inpainter", default=DEFAULT_INPAINTER,
+                        choices=[*available_inpainters(), "exact"],
+                        help="how removed objects are filled: OpenCV telea or ns (offline); diffusers, a "
+                             "learned model (needs --inpainter-weights and pip install 'odbench[inpaint]'); "
+                             "exact re-draws PictoWorld scenes (picto only)")
+    common.add_argument("--inpainter-weights", default=None, metavar="FOLDER",
+                        help="local folder of a learned inpainter's weights, e.g. a diffusers inpainting "
+                             "pipeline saved with save_pretrained")
+    common.add_argument("--inpainter-steps", type=int, default=30, metavar="N",
+                        help="denoising steps of a learned inpainter (quality against time)")
+    kw = {"parents": [common], "formatter_class": _HelpFormatter}
 
-    p = sub.add_parser("picto", parents=[common], help="build odbench-picto by its recipe")
-    p.add_argument("--out", default=None, help="output folder (default: the package's embedded copy)")
+    p = sub.add_parser("picto", help="build odbench-picto by its recipe", **kw)
+    p.add_argument("--out", default=None, help="output folder; none: the package's embedded copy")
     p.set_defaults(func=cmd_picto)
 
-    p = sub.add_parser("test-split", parents=[common], help="test dataset from COCO-format data")
+    p = sub.add_parser("test-split", help="test dataset from COCO-format data", **kw)
     _coco_args(p, "train-", "training split (pairs are chosen from it)")
     _coco_args(p, "", "test split")
-    p.add_argument("--karpathy", default=None, help="Karpathy split file (dataset_coco.json)")
+    p.add_argument("--karpathy", default=None, metavar="JSON",
+                   help="Karpathy split file (dataset_coco.json); then both sides name their split(s)")
     p.add_argument("--caption-style", choices=("partial", "exhaustive"), default="partial",
                    help="SPEC section 1: partial for human captions (COCO); exhaustive only when every "
                         "caption names every annotated object")
@@ -107,29 +210,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="control edits per decorrelate edit, same source image first (SPEC section 3)")
     p.add_argument("--all-controls", action="store_true", help="keep every eligible control edit instead")
     _selection_args(p, PairSelection())
-    p.add_argument("--name", default="odbench-coco")
+    p.add_argument("--name", default="odbench-coco", help="dataset name")
     p.add_argument("--version", required=True, help="semver of the dataset, e.g. 1.0.0")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--license", default="cc-by-4.0")
-    p.add_argument("--description", default="ODBench test set built from MS-COCO.")
+    p.add_argument("--seed", type=int, default=0, help="build seed (gallery order)")
+    p.add_argument("--license", default="cc-by-4.0", help="licence id for the card")
+    p.add_argument("--description", default="ODBench test set built from MS-COCO.", help="card text")
     p.add_argument("--attribution", default="Annotations: COCO Consortium, CC BY 4.0. Images: Flickr, "
-                                            "under the licence named in each image's COCO record.")
-    p.add_argument("--out", required=True)
+                                            "under the licence named in each image's COCO record.",
+                   help="third-party data and licences, for the card")
+    p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_test_split)
 
-    p = sub.add_parser("train-set", parents=[common], help="synthetic training set")
+    p = sub.add_parser("train-set", help="synthetic training set", **kw)
     p.add_argument("--pictoworld", default=None, help="a PictoWorld folder (else give COCO-format files)")
-    p.add_argument("--instances", nargs="+"); p.add_argument("--captions", nargs="+"); p.add_argument("--images")
-    p.add_argument("--karpathy", default=None); p.add_argument("--karpathy-split", nargs="+", default=None)
+    _coco_args(p, "", "training split", required=False)
+    p.add_argument("--karpathy", default=None, metavar="JSON", help="Karpathy split file (dataset_coco.json)")
     _selection_args(p, PictoRecipe().selection)
-    p.add_argument("--name", default="odbench-picto-train")
-    p.add_argument("--version", default="1.0.0")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--paste-per-pair", type=int, default=200)
-    p.add_argument("--max-remove", type=int, default=None)
-    p.add_argument("--license", default="cc-by-sa-4.0")
-    p.add_argument("--attribution", default="")
-    p.add_argument("--out", required=True)
+    p.add_argument("--name", default="odbench-picto-train", help="dataset name")
+    p.add_argument("--version", default="1.0.0", help="semver of the dataset")
+    p.add_argument("--seed", type=int, default=0, help="build seed")
+    p.add_argument("--paste-per-pair", type=int, default=200, help="paste rows per object of each pair")
+    p.add_argument("--max-remove", type=int, default=None, help="cap on remove rows; none: every eligible edit")
+    p.add_argument("--license", default="cc-by-sa-4.0", help="licence id for the card")
+    p.add_argument("--attribution", default="", help="third-party data and licences, for the card")
+    p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_train_set)
     return parser
 
@@ -138,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         report = args.func(args)
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+    except (OSError, ValueError) as exc:   # user-caused: bad paths, wrong files, rules that select nothing
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=1, sort_keys=True))

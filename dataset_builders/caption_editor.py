@@ -9,6 +9,7 @@ The default `RuleEditor` works on tokens with a few conservative rules:
   prepositions   "a dog with a frisbee in the park" -> "a dog in the park"
   relations      "a man holding a surfboard on the beach" -> "a man on the beach"
   object drop    "a man riding a motorcycle down a road" -> "a man riding down a road"
+  containers     "a table with plates and bowls of food on it" -> "a table with plates on it" (1.1.0)
 and removes the whole noun phrase (determiner, count, adjectives, "a pair of" ...). Subjects,
 predicates and anything it cannot place return None: a missing edit costs one query, a garbled
 one would put a wrong sentence into the benchmark.

@@ -46,11 +46,26 @@ def _render(toks: list[_Tok]) -> str:
     return "".join(t.ws + t.text for t in toks).strip()
 
 
+# Each version's rules stay selectable, so that a dataset built with an older version (the
+# shipped odbench-picto: 1.0.0) rebuilds to the same captions and the same editor string.
+#   1.0.0  the rules of the module docstring
+#   1.1.0  a container's of-phrase goes with it: "two bowls of salad", "plates of food"
+RULE_VERSIONS = ("1.0.0", "1.1.0")
+
+
 class RuleEditor:
     """Rule-based caption editor for English captions (see the module docstring)."""
 
     name = "rule-based"
-    version = "1.0.0"
+
+    def __init__(self, version: str = RULE_VERSIONS[-1]):
+        if version not in RULE_VERSIONS:
+            raise ValueError(f"unknown rule-based editor version {version!r}; use one of {RULE_VERSIONS}")
+        self.version = version
+        self._container_of = RULE_VERSIONS.index(version) >= RULE_VERSIONS.index("1.1.0")
+
+    def __repr__(self) -> str:
+        return f"RuleEditor(version={self.version!r})"
 
     def edit(self, text: str, category: str, lexicon: Lexicon) -> str | None:
         original = lexicon.mentions(text)
@@ -68,7 +83,8 @@ class RuleEditor:
             he = hs
             while he + 1 < len(toks) and toks[he + 1].cat == category:
                 he += 1  # a multi-token match ("fire hydrant")
-            out = _remove(toks, hs, he + 1)
+            end = _of_phrase_end(toks, he + 1) if self._container_of else he + 1
+            out = _remove(toks, hs, end)
             if out is None:
                 return None
             current = _render(out)
@@ -121,6 +137,24 @@ def _np_start(toks: list[_Tok], hs: int) -> int:
     j = hs
     while j > i and (toks[j - 1].low in _ADJ or toks[j - 1].low.endswith("ed")):
         j -= 1
+    return j
+
+
+def _of_phrase_end(toks: list[_Tok], r: int) -> int:
+    """End of "bowls of salad" when the mention ending at `r` is a container with an of-phrase
+    that names no object: what the container holds goes with it. Otherwise `r` itself."""
+    if _low(toks, r - 1) not in _CONTAINERS or _low(toks, r) != "of":
+        return r
+    j = r + 1
+    while j < len(toks) and toks[j].cat is None and toks[j].is_word and (
+            toks[j].low in _DET or toks[j].low.isdigit() or (
+                _soft(toks[j]) and toks[j].low not in _BASE_VERBS
+                and not toks[j].low.endswith(("ing", "ed")))):
+        j += 1
+    if j == r + 1 or (j < len(toks) and toks[j].cat is not None):
+        return r     # "a bowl of broccoli": the of-phrase names an object, which must stay
+    if _low(toks, j) in _CONJ or _low(toks, j) == ",":
+        return r     # "a bowl of noodles, meat and broccoli": the contents may be a list
     return j
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from odbench.data import EMBEDDED_DIR
 
+from .caption_editor import RuleEditor
 from .coco_format import read_coco
 from .hf_folder import DatasetCard, FolderInfo
 from .inpainters import ExactRemover, Inpainter
@@ -56,6 +57,9 @@ class PictoRecipe:
     # planted pairs (NPMI ~0.9, ~250 training co-occurrences of 2000 images); these thresholds
     # select exactly those. They are recorded in the manifest like any other parameter.
     selection: PairSelection = PairSelection(min_support=50, min_npmi=0.5, min_conditional=0.5)
+    # The caption editor's version is part of every edited caption row ("rule-based/1.0.0"), so
+    # the recipe pins the one its data was built with.
+    caption_editor_version: str = "1.0.0"
 
     def card(self) -> DatasetCard:
         return DatasetCard(
@@ -94,7 +98,7 @@ def exact_inpainter(root: str | os.PathLike, split: str) -> Inpainter:
 
 
 def build_picto(out_dir: str | os.PathLike, recipe: PictoRecipe = PictoRecipe(), *,
-                inpainter: str = "telea", num_workers: int = 2, overwrite: bool = False,
+                inpainter: str | Inpainter = "telea", num_workers: int = 2, overwrite: bool = False,
                 workdir: str | os.PathLike | None = None) -> tuple[FolderInfo, dict[str, Any]]:
     """Generate PictoWorld and build the test dataset from it; `inpainter="exact"` re-draws scenes."""
     with tempfile.TemporaryDirectory(prefix="odbench-picto-") as tmp:
@@ -103,6 +107,7 @@ def build_picto(out_dir: str | os.PathLike, recipe: PictoRecipe = PictoRecipe(),
         config = TestSplitConfig(name=recipe.name, version=recipe.version, seed=recipe.seed,
                                  selection=recipe.selection, caption_style=recipe.caption_style["test"],
                                  controls_per_decorrelate=recipe.controls_per_decorrelate,
+                                 caption_editor=RuleEditor(recipe.caption_editor_version),
                                  inpainter=remover, num_workers=num_workers)
         info = {"generator": "pictoworld", "generator_version": GENERATOR_VERSION,
                 "n_images": recipe.n_images, "correlation": recipe.correlation,

@@ -6,7 +6,9 @@ scene without the object, plug in without subclassing anything here. The editor 
 in the dataset is `f"{name}/{version}"`, e.g. `opencv-telea/4.10.0`.
 
 Built in: OpenCV Telea (the default) and Navier-Stokes. OpenCV is imported lazily so that the
-module can be imported (and the registry listed) without it.
+module can be imported (and the registry listed) without it. Registered too, for users with the
+weights and the optional extra `odbench[inpaint]`: `diffusers`, any diffusers inpainting
+pipeline from a local folder (`dataset_builders.diffusion_inpainter`; it needs `weights=`).
 """
 from __future__ import annotations
 
@@ -114,12 +116,22 @@ class ExactRemover:
         return Image.fromarray(out.astype(np.uint8), mode="RGB")
 
 
+def _diffusers(**kwargs: Any) -> Inpainter:
+    if "weights" not in kwargs:
+        raise ValueError("the diffusers inpainter needs weights=<a local diffusers pipeline folder>")
+    from .diffusion_inpainter import DiffusersInpainter   # its heavy packages load only when used
+    return DiffusersInpainter(**kwargs)
+
+
 # name -> factory(**kwargs) -> Inpainter
 _REGISTRY: dict[str, Callable[..., Inpainter]] = {
     "telea": lambda **kw: OpenCVInpainter("telea", **kw),
     "ns": lambda **kw: OpenCVInpainter("ns", **kw),
     "navier-stokes": lambda **kw: OpenCVInpainter("ns", **kw),
+    "diffusers": _diffusers,
 }
+# Learned inpainters: their factory takes `weights`, a local folder (never a download).
+NEEDS_WEIGHTS = frozenset({"diffusers"})
 
 
 def register_inpainter(name: str, factory: Callable[..., Inpainter], *, replace: bool = False) -> None:

@@ -162,6 +162,34 @@ def selected_pairs(stats: list[PairStat]) -> list[PairStat]:
     return [s for s in stats if s.selected]
 
 
+class NoPairSelected(ValueError):
+    """No pair passes the selection rule; `suggestion` says which min_support would select some."""
+
+    def __init__(self, source_name: str, selection: PairSelection, stats: list[PairStat]):
+        self.selection, self.stats = selection, stats
+        self.suggestion = suggest_min_support(stats)
+        rule = ", ".join(f"{k}={v}" for k, v in selection.to_dict().items())
+        message = f"no pair of {source_name} passes the selection rule ({rule})"
+        if self.suggestion:
+            only_support = [s for s in stats if s.reason == REASON_LOW_SUPPORT]
+            message += (f": {len(only_support)} pair(s) fail only on support, seen together in at most "
+                        f"{max(s.n_ab for s in only_support)} of {stats[0].n_images} training images")
+        super().__init__(message)
+
+
+def suggest_min_support(stats: list[PairStat]) -> tuple[int, int] | None:
+    """(min_support, pairs it selects) for a source on which the support threshold alone selects
+    nothing: the default scaled to the source's size (`scaled_min_support`) when that selects a
+    pair, else the largest support seen. None when lowering the support alone would not help."""
+    supports = sorted((s.n_ab for s in stats if s.reason == REASON_LOW_SUPPORT), reverse=True)
+    if not supports:
+        return None
+    value = scaled_min_support(stats[0].n_images)
+    if supports[0] < value:
+        value = supports[0]
+    return value, sum(1 for n in supports if n >= value)
+
+
 def pair_features():
     """`datasets.Features` of the `pairs` config (imported lazily: datasets is heavy)."""
     from datasets import Features, Value

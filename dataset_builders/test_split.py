@@ -31,7 +31,9 @@ from .features import caption_features, image_features, lexicon_features
 from .hf_folder import DatasetCard, FolderInfo, add_card_section, no_progress_bars, write_dataset_folder
 from .image_editor import CONTROL, DECORRELATE, Eligibility, ImageEdit, check_candidate, edit_candidates, edit_image
 from .inpainters import Inpainter, editor_string, get_inpainter
-from .pair_stats import PairSelection, PairStat, compute_pair_stats, pair_features, pair_stats_features, selected_pairs
+from .pair_stats import (NoPairSelected, PairSelection, PairStat, compute_pair_stats, pair_features,
+                         pair_stats_features, selected_pairs)
+from .provenance import check_disjoint, split_provenance
 from .source import Source, SourceImage
 
 BUILDER_VERSION = "2.0.0"
@@ -241,11 +243,12 @@ def build_test_split(train: Source, test: Source, out_dir: str | os.PathLike, co
                      source_info: dict[str, Any] | None = None) -> tuple[FolderInfo, dict[str, Any]]:
     """Build and write the test dataset; returns the folder info and the build report."""
     started = time.perf_counter()
+    check_disjoint(train, test)  # SPEC 2: pairs must never see a test image
     lexicon = lexicon or Lexicon.coco()
     stats = compute_pair_stats(train, config.selection)
     selected = selected_pairs(stats)
     if not selected:
-        raise ValueError(f"no pair of {train.name} passes the selection rule {config.selection.to_dict()}")
+        raise NoPairSelected(train.name, config.selection, stats)
 
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
@@ -308,7 +311,8 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
         "builder_version": BUILDER_VERSION, "spec_version": SPEC_VERSION,
         "caption_style": config.caption_style, "seed": str(config.seed),
         "source": {"name": test.name, "split": test.split, "train": train.name,
-                   "train_images": len(train.images), **(source_info or {})},
+                   "train_images": len(train.images), "provenance": split_provenance(train, test),
+                   **(source_info or {})},
         "inpainter": editor_string(get_inpainter(config.inpainter)),
         "caption_editor": f"{config.caption_editor.name}/{config.caption_editor.version}",
         "lexicon_version": lexicon.version,

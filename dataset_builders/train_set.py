@@ -29,6 +29,7 @@ from .hf_folder import DatasetCard, FolderInfo, write_dataset_folder
 from .image_editor import DECORRELATE, Eligibility, apply_candidate, edit_candidates
 from .inpainters import Inpainter, editor_string, get_inpainter
 from .pair_stats import PairStat
+from .provenance import side_provenance
 from .source import Source, SourceImage
 
 BUILDER_VERSION = "1.0.0"
@@ -180,7 +181,7 @@ def build_train_set(train: Source, selected: list[PairStat], out_dir: str | os.P
               "per_pair": dict(sorted(Counter("+".join(r["pair"]) for r in rows).items())),
               "source_images": len(train.images)}
     manifest = {"builder_version": BUILDER_VERSION, "seed": str(config.seed),
-                "source": {"name": train.name, "split": train.split},
+                "source": {"name": train.name, "split": train.split, "provenance": side_provenance(train)},
                 "inpainter": editor_string(get_inpainter(config.inpainter)), "caption_editor":
                 f"{config.caption_editor.name}/{config.caption_editor.version}",
                 "pairs": [[s.a, s.b] for s in selected],

@@ -1,4 +1,5 @@
 """Reading COCO-format files: real COCO (coco-mini) and small files written here."""
+import hashlib
 import json
 from pathlib import Path
 
@@ -6,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataset_builders.coco_format import (CocoFormatError, counts_to_rle_string, polygons_to_mask,
+from coco_trees import COCO_MINI, write_tree
+from dataset_builders.coco_format import (CocoFormatError, InputNames, counts_to_rle_string, polygons_to_mask,
                                           read_coco, rle_decode, rle_encode, rle_string_to_counts)
 
-COCO_MINI = Path(__file__).resolve().parents[1].parent / "shared" / "coco-mini"
 needs_mini = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
 
 
@@ -152,3 +153,80 @@ def test_clear_errors(tmp_path):
         read_coco(tmp_path / "bad.json", caps, img, split_name="x")
     with pytest.raises(CocoFormatError, match="together"):
         read_coco(inst, caps, img, split_name="x", karpathy_split="test")
+
+
+def test_wrong_kind_of_file_is_named(tmp_path):
+    inst, caps, img, _ = _write_coco(tmp_path)
+    with pytest.raises(CocoFormatError, match=r"^captions_json: .*inst.json is a COCO instances file "
+                                              r"\(instances_\*.json\), not a COCO captions file"):
+        read_coco(inst, inst, img, split_name="x")
+    with pytest.raises(CocoFormatError, match=r"^instances_json: .*caps.json is a COCO captions file"):
+        read_coco(caps, caps, img, split_name="x")
+    keypoints = json.loads(inst.read_text())
+    keypoints["categories"][0]["keypoints"] = ["nose"]
+    (tmp_path / "kp.json").write_text(json.dumps(keypoints))
+    with pytest.raises(CocoFormatError, match=r"kp.json is a COCO person-keypoints file"):
+        read_coco(tmp_path / "kp.json", caps, img, split_name="x")
+    with pytest.raises(CocoFormatError, match=r"^karpathy_json: .*caps.json is a COCO captions file"):
+        read_coco(inst, caps, img, split_name="x", karpathy_json=caps, karpathy_split="test")
+
+
+def test_names_given_by_a_cli_are_used(tmp_path):
+    inst, caps, img, _ = _write_coco(tmp_path)
+    flags = InputNames(instances="--instances", captions="--captions", images="--images",
+                       karpathy="--karpathy", karpathy_split="--karpathy-split")
+    with pytest.raises(CocoFormatError, match="^--karpathy and --karpathy-split must be given together$"):
+        read_coco(inst, caps, img, split_name="x", karpathy_split="test", names=flags)
+    with pytest.raises(CocoFormatError, match="^--captions: .* not a COCO captions file"):
+        read_coco(inst, inst, img, split_name="x", names=flags)
+
+
+def test_malformed_records_and_foreign_captions(tmp_path):
+    inst, caps, img, _ = _write_coco(tmp_path)
+    data = json.loads(inst.read_text())
+    del data["annotations"][0]["bbox"]
+    (tmp_path / "nobbox.json").write_text(json.dumps(data))
+    with pytest.raises(CocoFormatError, match=r"nobbox.json: malformed record \(id 5\): missing key 'bbox'"):
+        read_coco(tmp_path / "nobbox.json", caps, img, split_name="x")
+    (tmp_path / "other.json").write_text(json.dumps({"annotations": [{"id": 1, "image_id": 99, "caption": "x"}]}))
+    with pytest.raises(CocoFormatError, match="no caption belongs to an image of instances_json"):
+        read_coco(inst, tmp_path / "other.json", img, split_name="x")
+
+
+def test_files_are_recorded_by_name_and_sha256(tmp_path):
+    inst, caps, img, _ = _write_coco(tmp_path)
+    src = read_coco(inst, caps, img, split_name="x")
+    assert src.info["instances"] == [{"file": "inst.json", "sha256": hashlib.sha256(inst.read_bytes()).hexdigest()}]
+    assert src.info["captions"] == [{"file": "caps.json", "sha256": hashlib.sha256(caps.read_bytes()).hexdigest()}]
+
+
+@needs_mini
+def test_2017_layout_with_a_2014_style_karpathy_file(tmp_path):
+    # issue #11: dataset_coco.json names val2014/COCO_val2014_<id>.jpg, which a 2017 tree lacks
+    root = write_tree(tmp_path / "coco", "2017")
+    ann = root / "annotations"
+    test = read_coco([ann / "instances_train2017.json", ann / "instances_val2017.json"],
+                     [ann / "captions_train2017.json", ann / "captions_val2017.json"], root / "images",
+                     split_name="test", karpathy_json=root / "dataset_coco.json", karpathy_split="test")
+    assert len(test.images) == 27 and test.info["images_found_by_id"] == 27
+    folders = {im.path.parent.name for im in test.images}
+    assert folders == {"train2017", "val2017"}                   # Karpathy test spans both
+    assert all(im.path.name == f"{im.coco_id:012d}.jpg" for im in test.images)
+    assert test.images[0].load().size == (test.images[0].width, test.images[0].height)
+
+
+@needs_mini
+def test_2014_layout_resolves_by_the_karpathy_folder(tmp_path):
+    root = write_tree(tmp_path / "coco", "2014")
+    ann = root / "annotations"
+    test = read_coco(ann / "instances_val2014.json", ann / "captions_val2014.json", root / "images",
+                     split_name="test", karpathy_json=root / "dataset_coco.json", karpathy_split="test")
+    assert len(test.images) == 27 and test.info["images_found_by_id"] == 0
+    assert all(im.path.name == f"COCO_val2014_{im.coco_id:012d}.jpg" for im in test.images)
+
+
+def test_an_id_that_no_file_carries_is_still_missing(tmp_path):
+    inst, caps, img, _ = _write_coco(tmp_path)
+    (img / "a.png").rename(img / "000000000003.png")     # another id: not image 1
+    with pytest.raises(FileNotFoundError, match=r"^images_dir: 1 image file\(s\) missing"):
+        read_coco(inst, caps, img, split_name="x")

@@ -11,7 +11,7 @@ import odbench.data as data
 from odbench.data import load_benchmark, resolve_dataset
 from odbench.errors import DatasetError
 
-from tiny_dataset import write_tiny_dataset
+from tiny_dataset import CAPTIONS, write_tiny_dataset
 
 
 def test_dataset_names_say_where_they_come_from(dataset, tmp_path):
@@ -107,3 +107,14 @@ def test_caption_style_is_covered_by_the_dataset_hash(tmp_path):
     pq.write_table(table, folder / "manifest" / "test-00000-of-00001.parquet")
     with pytest.raises(DatasetError, match="dataset_hash does not match"):
         load_benchmark(folder)
+
+
+def test_a_second_folder_of_the_same_name_loads_its_own_rows(tmp_path):
+    # datasets alone caches a local folder by its name and config: the second folder would
+    # load the first one's rows and pass the hash check against the first one's manifest
+    first, second = tmp_path / "a" / "odbench-tiny", tmp_path / "b" / "odbench-tiny"
+    write_tiny_dataset(first)
+    write_tiny_dataset(second, edit=lambda images, captions: captions[0].update(text="A dog and a frisbee."))
+    assert load_benchmark(first).texts != load_benchmark(second).texts
+    assert sorted(load_benchmark(second).texts) == sorted(
+        ["A dog and a frisbee."] + [c[-1] for c in CAPTIONS[1:]])

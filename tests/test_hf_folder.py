@@ -177,3 +177,16 @@ def test_large_configs_are_sharded_in_order(tmp_path, monkeypatch, folder):
     loaded = load_dataset(str(tmp_path / "sharded"), "images", split="test", cache_dir=str(tmp_path / "cache"))
     assert loaded["image_id"] == [r["image_id"] for r in rows]
     assert info.num_rows["images"] == len(rows)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002], ids=["umask-022", "umask-002"])
+def test_folder_mode_follows_the_umask(tmp_path, umask):
+    # issue #11: the folder was renamed from a mkdtemp folder and kept its private 0700
+    old = os.umask(umask)
+    try:
+        out = tmp_path / f"ds-{umask:o}"
+        write_dataset_folder(out, {"captions": (CAPTIONS, CAPTION_FEATURES)}, CARD, MANIFEST)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask
+    assert all(p.stat().st_mode & 0o777 == (0o777 if p.is_dir() else 0o666) & ~umask for p in out.rglob("*"))
