@@ -248,7 +248,7 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     # mkdtemp makes the folder private (0700); the dataset gets the mode any new folder would get.
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, 0o777 & ~umask())
     cache = tempfile.mkdtemp(prefix="odbench-hf-cache-")  # keep datasets' cache out of ~/.cache
     try:
         num_rows = {name: _write_parquet(tmp, name, split, data, feats)
@@ -283,7 +283,7 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
     return FolderInfo(out, hashes, dhash, num_rows)
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process umask (only readable by setting it; set straight back)."""
     mask = os.umask(0o022)
     os.umask(mask)

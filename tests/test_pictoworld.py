@@ -289,3 +289,13 @@ def test_read_by_coco_reader_and_exact_remover(small):
         # with a mask over the whole image the remover returns the re-rendered scene
         out = remover.inpaint(im.load(), np.ones_like(mask), source_image=im, removed=removed)
         assert out.tobytes() == exact_remove(scenes, im.coco_id, removed).tobytes()
+
+
+def test_generated_folder_follows_the_umask(tmp_path):
+    import os
+    old = os.umask(0o022)
+    try:
+        out = generate(tmp_path / "pw", seed=0, n_images={"train": 2}, num_workers=1)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o755          # not mkdtemp's private 0700

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..hf_folder import umask
 from .captions import make_captions
 from .glyphs import COCO_CATEGORIES, font_version
 from .scene import render_scene, sample_scene
@@ -141,6 +142,7 @@ def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, in
     splits = sorted(n_images, key=lambda s: (_SPLIT_ORDER.get(s, 99), s))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~umask())   # mkdtemp's 0700 would make the output private
     try:
         jobs, first_id = [], 1
         for split in splits:
