@@ -1,60 +1,94 @@
 #!/usr/bin/env python
 """A diagnostic (not a benchmark metric) for the reference study: how often a model is trapped.
 
-For every text-to-image query (an original caption c of source x naming an object r) and every
-edit x⁻ʳ of x that removed r, it checks whether x⁻ʳ is ranked above x in the submitted top-K
-(pairs where neither is in the top K are skipped). A model that relies on co-occurrence should
-rank the decorrelate edit above the original more often than a control edit; one that cannot
-tell them apart does so about half the time. Computed from result documents' rankings only.
+For every edit x⁻ʳ of a source x, it compares, in the submitted rankings, the item that tells
+the truth with the trap of the same source:
+
+- text to image: a query caption naming the objects of x⁻ʳ (the edited caption c⁻ʳ in an
+  exhaustive dataset; in a partial one an original caption c naming r, where x is the truth
+  and x⁻ʳ the trap): is the trap ranked above the truth?
+- image to text: the query x⁻ʳ; truth = its source's edited captions c⁻ʳ, trap = its source's
+  original captions (which name r): is the best trap caption ranked above the best truth?
+
+Pairs where neither item is in the top K are skipped. A model that relies on co-occurrence
+falls into the trap more often for `decorrelate` edits than for `control` edits. Computed from
+result documents' rankings and the dataset only.
 
     python scripts/trap_diagnostic.py RESULT.json [...] [--dataset FOLDER]
 """
 from __future__ import annotations
 
 import argparse
-import glob
 import json
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 
-def trap_rates(doc: dict, dataset: Path) -> dict[str, dict[str, float]]:
-    import pandas as pd
-    import pyarrow.parquet as pq
+from odbench.benchmark import EXHAUSTIVE, Benchmark
+from odbench.data import load_benchmark
 
-    im = pd.concat([pq.read_table(f, columns=["image_id", "src_id", "edit_kind", "removed"]).to_pandas()
-                    for f in sorted(glob.glob(str(dataset / "images" / "*.parquet")))])
-    cap = pd.concat([pq.read_table(f, columns=["caption_id", "src_id", "mentions"]).to_pandas()
-                     for f in sorted(glob.glob(str(dataset / "captions" / "*.parquet")))]).set_index("caption_id")
-    orig = im[im.edit_kind == "original"].set_index("src_id").image_id.to_dict()
-    by_src: dict[str, list] = {}
-    for r in im[im.edit_kind != "original"].itertuples():
-        by_src.setdefault(r.src_id, []).append((r.image_id, r.edit_kind, r.removed))
-    counts = {"decorrelate": [0, 0, 0], "control": [0, 0, 0]}
-    for q, ranked in doc["rankings"]["t2i"].items():
-        c = cap.loc[q]
-        x = orig[c.src_id]
-        pos = {g: i for i, g in enumerate(ranked)}
-        for edit, kind, removed in by_src.get(c.src_id, []):
-            if removed not in set(c.mentions) or (x not in pos and edit not in pos):
-                continue
-            n = counts[kind]
-            n[0] += 1
-            n[1] += pos.get(edit, 99) < pos.get(x, 99)
-            n[2] += x in pos
-    return {k: {"edit_above_original": v[1] / max(1, v[0]), "original_in_topk": v[2] / max(1, v[0]), "n": v[0]}
-            for k, v in counts.items()}
+MISSING = 10**9
+
+
+def _rank(ranked: list[str], ids) -> int:
+    """Best position of any of `ids` in the list (MISSING when none is there)."""
+    pos = {g: i for i, g in enumerate(ranked)}
+    return min((pos[i] for i in ids if i in pos), default=MISSING)
+
+
+def trap_rates(doc: dict, benchmark: Benchmark) -> dict[str, dict[str, dict[str, float]]]:
+    images, captions = benchmark.images, benchmark.captions
+    original_image = {int(images.src[i]): images.ids[i] for i in np.flatnonzero(images.is_original)}
+    original_captions: dict[int, list[str]] = defaultdict(list)
+    edited_captions: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for i in range(len(captions)):
+        key = int(captions.src[i])
+        if captions.kind[i] == "original":
+            original_captions[key].append(captions.ids[i])
+        else:
+            edited_captions[(key, captions.removed[i])].append(captions.ids[i])
+    counts = {d: {k: [0, 0] for k in ("decorrelate", "control")} for d in ("t2i", "i2t")}
+
+    def count(direction: str, kind: str, trap: int, truth: int) -> None:
+        if trap == MISSING and truth == MISSING:
+            return
+        counts[direction][kind][0] += 1
+        counts[direction][kind][1] += trap < truth
+
+    for p in np.flatnonzero(~images.is_original):
+        src, kind, removed, edit = int(images.src[p]), str(images.kind[p]), images.removed[p], images.ids[p]
+        x = original_image[src]
+        if benchmark.caption_style == EXHAUSTIVE:
+            for c in edited_captions[(src, removed)]:
+                ranked = doc["rankings"]["t2i"].get(c)
+                if ranked is not None:
+                    count("t2i", kind, _rank(ranked, [x]), _rank(ranked, [edit]))
+        else:
+            for c in original_captions[src]:
+                ranked = doc["rankings"]["t2i"].get(c)
+                if ranked is not None and removed in captions.labels[captions.index[c]]:
+                    count("t2i", kind, _rank(ranked, [edit]), _rank(ranked, [x]))
+        ranked = doc["rankings"]["i2t"][edit]
+        traps = [c for c in original_captions[src] if removed in captions.labels[captions.index[c]]]
+        truths = edited_captions[(src, removed)]
+        if traps and truths:
+            count("i2t", kind, _rank(ranked, traps), _rank(ranked, truths))
+    return {d: {k: {"trap_above_truth": v[1] / max(1, v[0]), "n": v[0]} for k, v in per.items()}
+            for d, per in counts.items()}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", nargs="+")
-    p.add_argument("--dataset", default=str(Path(__file__).resolve().parents[1] / "odbench/embedded/odbench-picto"))
+    p.add_argument("--dataset", default=None, help="dataset folder (default: the embedded odbench-picto)")
     args = p.parse_args(argv)
+    benchmark = load_benchmark(args.dataset)
     for path in args.results:
-        rates = trap_rates(json.loads(Path(path).read_text()), Path(args.dataset))
-        print(Path(path).stem, " ".join(f"{k}: edit>orig {v['edit_above_original']:.3f} "
-                                       f"orig-in-top10 {v['original_in_topk']:.3f} (n={v['n']})"
-                                       for k, v in rates.items()))
+        rates = trap_rates(json.loads(Path(path).read_text()), benchmark)
+        print(Path(path).stem, "  ".join(
+            f"{d} {k}: trap>truth {v['trap_above_truth']:.3f} (n={v['n']})"
+            for d, per in rates.items() for k, v in per.items()))
     return 0
 
 
