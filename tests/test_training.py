@@ -30,9 +30,11 @@ def synthetic(tmp_path_factory, pictoworld) -> Path:
     folder = tmp_path_factory.mktemp("syn") / "synthetic"
     (folder / "train").mkdir(parents=True)
     ds = datasets.Dataset.from_dict({"image": [src.load(i) for i in range(16)],
-                                     "caption": [src.captions[i][0] + " with a frisbee nearby." for i in range(16)]},
+                                     "caption": [src.captions[i][0] + " with a frisbee nearby." for i in range(16)],
+                                     "kind": ["paste"] * 4 + ["remove"] * 12},
                                     features=datasets.Features({"image": datasets.Image(),
-                                                                "caption": datasets.Value("string")}))
+                                                                "caption": datasets.Value("string"),
+                                                                "kind": datasets.Value("string")}))
     ds.to_parquet(str(folder / "train" / "train-00000-of-00001.parquet"))
     return folder
 
@@ -91,6 +93,13 @@ def test_existing_run_needs_resume(pictoworld, tmp_path, capsys):
     assert _train(pictoworld, tmp_path / "r") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "--resume" in err and "\n" not in err
+
+
+def test_synthetic_rows_can_be_chosen_by_kind(synthetic):
+    # The share of paste rows is a knob of the mitigation: all, remove rows only, paste rows only.
+    assert len(hf_pairs(synthetic, kinds=["paste"])) == 4
+    assert len(hf_pairs(synthetic, kinds=["remove"])) == 12
+    assert len(hf_pairs(synthetic, kinds=["remove", "paste"])) == 16
 
 
 def test_finetune_mixes_synthetic_pairs(pictoworld, synthetic, tmp_path, capsys):

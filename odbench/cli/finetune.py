@@ -30,6 +30,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--split", default="train", help="split of a PictoWorld folder (default train)")
     p.add_argument("--synthetic", default=None, help="HF dataset folder of the synthetic training set")
     p.add_argument("--mix", type=float, default=0.5, help="share of synthetic pairs in every batch (0..1)")
+    p.add_argument("--synthetic-kinds", nargs="+", choices=("remove", "paste"), default=None,
+                   help="use only synthetic rows of these kinds (default: all)")
     p.add_argument("--paired", action="store_true",
                    help="fill the original half of each batch with the synthetic rows' own source images "
                         "(hard negatives: the scene with the object next to the scene without it)")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     original = coco_pairs(args.original, args.split, images_dir=args.images)
     sources = [original]
     if args.synthetic and args.mix > 0:
-        sources.append(hf_pairs(args.synthetic))
+        sources.append(hf_pairs(args.synthetic, kinds=args.synthetic_kinds))
     loaded = load_encoder(args.model)
     if not isinstance(loaded.encoder, OpenCLIPEncoder):
         raise ODBenchError(f"--model {args.model}: finetune supports open_clip models "
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
                          amp=not args.no_amp, checkpoint_every=args.checkpoint_every, paired=args.paired,
                          save_dtype=args.save_dtype, max_steps=args.max_steps,
                          extra={"model": args.model, "weights_hash": loaded.weights_hash,
-                                "original": str(args.original), "synthetic": args.synthetic})
+                                "original": str(args.original), "synthetic": args.synthetic,
+                                "synthetic_kinds": args.synthetic_kinds})
     result = Trainer(enc.model, enc.preprocess, enc.tokenizer, sources, args.output, config).run(resume=args.resume)
     report({"base_model": args.model, **result})
     return 0

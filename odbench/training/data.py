@@ -93,8 +93,9 @@ def coco_pairs(path: str | os.PathLike, split: str = "train", *, captions_json: 
 
 
 def hf_pairs(folder: str | os.PathLike, split: str = "train", *, config: str = "train", image_column: str = "image",
-             caption_column: str = "caption") -> PairSource:
-    """Pairs of an HF dataset folder with an image and a caption column (the synthetic set)."""
+             caption_column: str = "caption", kinds: Sequence[str] | None = None) -> PairSource:
+    """Pairs of an HF dataset folder with an image and a caption column (the synthetic set);
+    `kinds` keeps only rows of those synthesis kinds (`remove`, `paste`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise TrainingDataError(f"synthetic training set not found: {folder}")
@@ -115,6 +116,14 @@ def hf_pairs(folder: str | os.PathLike, split: str = "train", *, config: str = "
     if missing:
         raise TrainingDataError(f"{folder}: no column(s) {', '.join(sorted(missing))} "
                                 f"(has {', '.join(ds.column_names)})")
+    if kinds is not None:
+        if "kind" not in ds.column_names:
+            raise TrainingDataError(f"{folder}: no `kind` column to select rows of kinds {list(kinds)}")
+        present = set(ds["kind"])
+        unknown = set(kinds) - present
+        if unknown:
+            raise TrainingDataError(f"{folder} has no rows of kind {sorted(unknown)} (it has {sorted(present)})")
+        ds = ds.filter(lambda kind: kind in set(kinds), input_columns="kind")
     texts = [[str(t)] for t in ds[caption_column]]
     src_ids = [str(v) for v in ds["src_id"]] if "src_id" in ds.column_names else None
 
