@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The reference-model study of the README ("Reference models and the mitigation experiment").
 
-    python scripts/reference_experiments.py --work /tmp/odbench-study --seeds 0 1 2
+    python scripts/reference_experiments.py --work /tmp/odbench-study --seeds 0 1 2 --publish
 
 Stages (each skipped when its output exists, so an interrupted study continues):
  1. PictoWorld training splits, 20k scenes at 128 px: pair co-occurrence 0.9 (generator seed 1)
@@ -12,7 +12,12 @@ Stages (each skipped when its output exists, so an interrupted study continues):
     steps), `uncorrelated` (train-reference on corr 0.0); every model evaluated on the embedded
     odbench-picto (telea inpainter), the baselines also on an exact-remover build.
  4. A random-initialised open_clip ViT-B-32.
- 5. results/*.json per run, summary.json and table.md (mean ± sample std over seeds, per seed).
+ 5. Remedies (--variants): other mitigation recipes, finetuned from the same baselines.
+ 6. Per seed: `odbench check-benchmark`'s ceiling (label-oracle noise seed = training seed),
+    the per-pair odmap@10 of baseline and mitigated, and the pass conditions of the study.
+ 7. results/*.json per run; summary.json, table.md (mean ± sample std over seeds, per seed,
+    per pair, ceiling, conditions) and odmap_vs_rsum.png. --publish copies them into
+    odbench/reference/study/ and rewrites the README's study block between its markers.
 
 Every training and finetuning is the documented CLI command (printed and logged), run as a
 subprocess; evaluation goes through odbench.evaluate, exactly as odbench-eval.
@@ -93,14 +98,43 @@ class Evaluator:
         return {m: doc["metrics"][m] for m in METRICS}
 
 
+# Remedies inside the mitigation method (issue #9): the mitigated recipe with one knob changed,
+# finetuned from the same baselines and reported whether it helps. A remedy that trains for more
+# steps gets its own same-steps original-only control.
+SYNTHETIC = "W/synthetic"           # replaced by the work folder's synthetic set
+VARIANTS: dict[str, list[str]] = {
+    # three quarters of every batch synthetic instead of half, same 3 x 46 steps
+    "mix 0.75": ["--synthetic", SYNTHETIC, "--mix", "0.75", "--paired", "--steps-per-epoch", "46"] + FINETUNE_ARGS,
+    # twice the finetuning steps (6 passes over the synthetic set)
+    "6 epochs": ["--synthetic", SYNTHETIC, "--mix", "0.5", "--paired",
+                 *[a if a != "3" else "6" for a in FINETUNE_ARGS]],
+    # remove rows only (no paste rows), same steps
+    "remove rows only": ["--synthetic", SYNTHETIC, "--synthetic-kinds", "remove", "--mix", "0.5", "--paired",
+                         "--steps-per-epoch", "46"] + FINETUNE_ARGS,
+    # without paired hard negatives, same steps
+    "unpaired": ["--synthetic", SYNTHETIC, "--mix", "0.5"] + FINETUNE_ARGS,
+}
+NAMES = {"baseline": "baseline", "mitigated": "mitigated", "more-original": "baseline + original-only finetune",
+         "uncorrelated": "uncorrelated (corr 0.0)"}
+REPO = Path(__file__).resolve().parents[1]
+STUDY_DIR = REPO / "odbench" / "reference" / "study"
+README_BEGIN, README_END = "<!-- study:begin (written by scripts/reference_experiments.py --publish) -->", "<!-- study:end -->"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", default="/tmp/odbench-study")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--skip-vit", action="store_true")
+    p.add_argument("--skip-exact", action="store_true", help="skip the exact-remover rows")
+    p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS),
+                   help="mitigation remedies to run (default: all)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--publish", action="store_true",
+                   help=f"copy the tables and figure to {STUDY_DIR.relative_to(REPO)} and rewrite the README block")
     args = p.parse_args(argv)
     work = Path(args.work)
+    started = time.perf_counter()
     (work / "runs").mkdir(parents=True, exist_ok=True)
     (work / "results").mkdir(exist_ok=True)
     log(f"train: {' '.join(TRAIN_ARGS)}; finetune: {' '.join(FINETUNE_ARGS)}")
@@ -120,44 +154,156 @@ def main(argv=None) -> int:
             (work / "walltimes.json").write_text(json.dumps(walls, indent=1))
         return str(weights)
 
+    def finetune(name: str, base: str, seed: int, extra: list[str]) -> str:
+        return train(f"{name}-s{seed}", odb + ["finetune", "--model", f"odbench:{base}", "--original",
+                     str(work / "pictoworld-corr0.9"), "--save-dtype", "fp16", "--output",
+                     str(work / "runs" / f"{name}-s{seed}"), "--seed", str(seed)] + extra,
+                     work / "runs" / f"{name}-s{seed}")
+
+    mitigation = ["--synthetic", str(work / "synthetic"), "--mix", "0.5", "--paired"] + FINETUNE_ARGS
+    controls = {variant: NAMES["more-original"] for variant in args.variants}
     exact = work / "odbench-picto-exact"
     for seed in args.seeds:
         runs = work / "runs"
         base = train(f"baseline-s{seed}", odb + ["train-reference", "--pictoworld", str(work / "pictoworld-corr0.9"),
                      "--output", str(runs / f"baseline-s{seed}"), "--seed", str(seed)] + TRAIN_ARGS,
                      runs / f"baseline-s{seed}")
-        table.setdefault("baseline", {})[seed] = evaluate(f"odbench:{base}", f"baseline-s{seed}")
-        mit = train(f"mitigated-s{seed}", odb + ["finetune", "--model", f"odbench:{base}", "--original",
-                    str(work / "pictoworld-corr0.9"), "--synthetic", str(work / "synthetic"), "--mix", "0.5",
-                    "--paired", "--save-dtype", "fp16", "--output", str(runs / f"mitigated-s{seed}"), "--seed", str(seed)]
-                    + FINETUNE_ARGS, runs / f"mitigated-s{seed}")
-        table.setdefault("mitigated", {})[seed] = evaluate(f"odbench:{mit}", f"mitigated-s{seed}")
+        table.setdefault(NAMES["baseline"], {})[seed] = evaluate(f"odbench:{base}", f"baseline-s{seed}")
+        mit = finetune("mitigated", base, seed, mitigation)
+        table.setdefault(NAMES["mitigated"], {})[seed] = evaluate(f"odbench:{mit}", f"mitigated-s{seed}")
         steps = json.loads((runs / f"mitigated-s{seed}" / "config.json").read_text())["plan"]["steps_per_epoch"]
-        more = train(f"more-original-s{seed}", odb + ["finetune", "--model", f"odbench:{base}", "--original",
-                     str(work / "pictoworld-corr0.9"), "--mix", "0", "--steps-per-epoch", str(steps),
-                     "--save-dtype", "fp16", "--output", str(runs / f"more-original-s{seed}"), "--seed", str(seed)]
-                     + FINETUNE_ARGS, runs / f"more-original-s{seed}")
-        table.setdefault("baseline + original-only finetune", {})[seed] = evaluate(f"odbench:{more}",
-                                                                                   f"more-original-s{seed}")
+        more = finetune("more-original", base, seed, ["--mix", "0", "--steps-per-epoch", str(steps)] + FINETUNE_ARGS)
+        table.setdefault(NAMES["more-original"], {})[seed] = evaluate(f"odbench:{more}", f"more-original-s{seed}")
         unc = train(f"uncorrelated-s{seed}", odb + ["train-reference", "--pictoworld",
                     str(work / "pictoworld-corr0.0"), "--output", str(runs / f"uncorrelated-s{seed}"),
                     "--seed", str(seed)] + TRAIN_ARGS, runs / f"uncorrelated-s{seed}")
-        table.setdefault("uncorrelated (corr 0.0)", {})[seed] = evaluate(f"odbench:{unc}", f"uncorrelated-s{seed}")
-        if not exact.is_dir():
-            log("building odbench-picto with the exact remover")
-            from dataset_builders.embedded import build_picto
+        table.setdefault(NAMES["uncorrelated"], {})[seed] = evaluate(f"odbench:{unc}", f"uncorrelated-s{seed}")
+        for variant in args.variants:
+            slug = variant.replace(" ", "-").replace(".", "")
+            extra = [str(work / "synthetic") if a == SYNTHETIC else a for a in VARIANTS[variant]]
+            weights = finetune(f"remedy-{slug}", base, seed, extra)
+            table.setdefault(f"remedy: {variant}", {})[seed] = evaluate(f"odbench:{weights}", f"remedy-{slug}-s{seed}")
+            plan = json.loads((runs / f"remedy-{slug}-s{seed}" / "config.json").read_text())
+            total = plan["total_steps"]
+            if total != json.loads((runs / f"mitigated-s{seed}" / "config.json").read_text())["total_steps"]:
+                epochs = extra[extra.index("--epochs") + 1]
+                ctrl = finetune(f"more-original-{total}steps", base, seed,
+                                ["--mix", "0", "--steps-per-epoch", str(plan["plan"]["steps_per_epoch"]),
+                                 "--epochs", epochs] + [a for a in FINETUNE_ARGS if a not in ("--epochs", "3")])
+                table.setdefault(control_name(variant, total), {})[seed] = \
+                    evaluate(f"odbench:{ctrl}", f"more-original-{total}steps-s{seed}")
+                controls[variant] = control_name(variant, total)
+        if not args.skip_exact:
+            if not exact.is_dir():
+                log("building odbench-picto with the exact remover")
+                from dataset_builders.embedded import build_picto
 
-            build_picto(exact, inpainter="exact")
-        table.setdefault("baseline, exact remover", {})[seed] = evaluate(f"odbench:{base}", f"baseline-exact-s{seed}",
-                                                                         dataset=str(exact))
-        table.setdefault("mitigated, exact remover", {})[seed] = evaluate(f"odbench:{mit}", f"mitigated-exact-s{seed}",
-                                                                          dataset=str(exact))
-        write_tables(work, table, walls, synthetic)
+                build_picto(exact, inpainter="exact")
+            table.setdefault("baseline, exact remover", {})[seed] = evaluate(
+                f"odbench:{base}", f"baseline-exact-s{seed}", dataset=str(exact))
+            table.setdefault("mitigated, exact remover", {})[seed] = evaluate(
+                f"odbench:{mit}", f"mitigated-exact-s{seed}", dataset=str(exact))
     if not args.skip_vit:
         table["random-init ViT-B-32"] = {0: evaluate("open_clip:ViT-B-32", "vit-b-32-untrained-s0",
                                                      args={"seed": "0"})}
-    write_tables(work, table, walls, synthetic)
+    extras = {"ceiling": stage_validity(work, args.seeds),
+              "per_pair": per_pair_odmap(work / "results", args.seeds),
+              "conditions": conditions(table),
+              "remedies": {v: conditions(table, f"remedy: {v}", controls[v]) for v in args.variants},
+              "study_wall_time_s": round(time.perf_counter() - started, 1)}
+    write_tables(work, table, walls, synthetic, extras)
+    figure(table, work / "odmap_vs_rsum.png")
+    if args.publish:
+        publish(work)
     return 0
+
+
+def stage_validity(work: Path, seeds: list[int]) -> dict[str, dict]:
+    """`odbench check-benchmark` on the shipped data, with the label oracle's noise seed = each
+    training seed: the ceiling the trained models are measured against."""
+    out_file = work / "validity.json"
+    done = json.loads(out_file.read_text()) if out_file.is_file() else {}
+    missing = [s for s in seeds if str(s) not in done]
+    if missing:
+        from odbench.data import load_benchmark
+        from odbench.validity import check_benchmark
+
+        benchmark = load_benchmark()
+        for seed in missing:
+            report = check_benchmark(benchmark, seed=seed)
+            oracle = report.oracle.metrics
+            done[str(seed)] = {"odmap@10": oracle["odmap@10"], "cmap@10": oracle["cmap@10"], "passed": report.passed}
+            log(f"check-benchmark (noise seed {seed}): ceiling odmap@10 {oracle['odmap@10']:.3f}, "
+                f"cmap@10 {oracle['cmap@10']:.3f}, gates {'pass' if report.passed else 'FAIL'}")
+        out_file.write_text(json.dumps(done, indent=1))
+    return {s: done[str(s)] for s in map(str, seeds)}
+
+
+def per_pair_odmap(results: Path, seeds: list[int]) -> dict[str, dict[str, dict[str, float]]]:
+    """{pair: {model: {seed: odmap@10}}} for the baseline and the mitigated model."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for model in ("baseline", "mitigated"):
+        for seed in seeds:
+            doc = json.loads((results / f"{model}-s{seed}.json").read_text())
+            for pair, values in doc["per_pair"].items():
+                out.setdefault(pair, {}).setdefault(model, {})[str(seed)] = values["odmap@10"]
+    return out
+
+
+def _mean(table: dict, model: str, metric: str) -> float:
+    return statistics.fmean(r[metric] for r in table[model].values())
+
+
+def control_name(variant: str, steps: int) -> str:
+    return f"original-only finetune, {steps} steps (control of {variant})"
+
+
+def conditions(table: dict, mit: str = NAMES["mitigated"], more: str = NAMES["more-original"]) -> list[dict]:
+    """The pass conditions of the study (means over seeds; the first on every seed too), for the
+    mitigated recipe or a remedy (`mit`) against its same-steps original-only control (`more`)."""
+    base, unc = NAMES["baseline"], NAMES["uncorrelated"]
+    odmap = lambda m: _mean(table, m, "odmap@10")
+    per_seed = [table[unc][s]["odmap@10"] - table[base][s]["odmap@10"] for s in sorted(table[base])]
+    rows = [
+        ("without co-occurrence >= baseline + 0.03 on odmap@10, on every seed",
+         " / ".join(f"{d:+.3f}" for d in per_seed), all(d >= 0.03 for d in per_seed)),
+        ("mitigated >= baseline + 0.05 on odmap@10", f"{odmap(mit) - odmap(base):+.3f}", odmap(mit) - odmap(base) >= 0.05),
+        ("mitigated >= original-only finetune + 0.03 on odmap@10", f"{odmap(mit) - odmap(more):+.3f}",
+         odmap(mit) - odmap(more) >= 0.03),
+        ("mitigated rsum >= baseline rsum - 2", f"{_mean(table, mit, 'rsum') - _mean(table, base, 'rsum'):+.1f}",
+         _mean(table, mit, "rsum") >= _mean(table, base, "rsum") - 2),
+        ("baseline gap@10 > gap@10 without co-occurrence",
+         f"{_mean(table, base, 'gap@10'):.3f} vs {_mean(table, unc, 'gap@10'):.3f}",
+         _mean(table, base, "gap@10") > _mean(table, unc, "gap@10")),
+    ]
+    return [{"condition": c, "measured": v, "passed": bool(ok)} for c, v, ok in rows]
+
+
+def figure(table: dict, path: Path) -> None:
+    """odmap@10 against rsum for every model and seed (robustness against retrieval quality)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    markers = "osD^v<>ph*"
+    for i, (name, per_seed) in enumerate(table.items()):
+        if name == "random-init ViT-B-32":
+            continue
+        xs = [r["rsum"] for r in per_seed.values()]
+        ys = [r["odmap@10"] for r in per_seed.values()]
+        ax.scatter(xs, ys, marker=markers[i % len(markers)], s=40, label=name)
+        for seed, x, y in zip(per_seed, xs, ys):
+            ax.annotate(f"s{seed}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    ax.set_xlabel("rsum (standard retrieval, percent, max 600)")
+    ax.set_ylabel("ODmAP@10")
+    ax.set_title("Reference models on odbench-picto: robustness vs retrieval quality")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
 
 
 def _fmt(values: list[float], metric: str) -> str:
@@ -168,7 +314,7 @@ def _fmt(values: list[float], metric: str) -> str:
     return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
 
 
-def write_tables(work: Path, table: dict, walls: dict, synthetic: dict) -> None:
+def write_tables(work: Path, table: dict, walls: dict, synthetic: dict, extras: dict) -> None:
     cols = ("odmap_i2t@10", "odmap_t2i@10", "odmap@10", "cmap@10", "gap@10", "hr@5", "r_i2t@1", "r_t2i@1", "rsum")
     lines = ["| model | seeds | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
     for name, per_seed in table.items():
@@ -178,11 +324,53 @@ def write_tables(work: Path, table: dict, walls: dict, synthetic: dict) -> None:
     for name, per_seed in table.items():
         for seed, r in sorted(per_seed.items()):
             lines.append(f"| {name} | {seed} | " + " | ".join(_fmt([r[m]], m) for m in cols) + " |")
+    seeds = list(extras["ceiling"])
+    lines += ["", "Ceiling (`odbench check-benchmark`, label-oracle noise seed = training seed):", "",
+              "| seed | odmap@10 | cmap@10 | gates |", "|---|---|---|---|"]
+    lines += [f"| {s} | {c['odmap@10']:.3f} | {c['cmap@10']:.3f} | {'pass' if c['passed'] else 'FAIL'} |"
+              for s, c in extras["ceiling"].items()]
+    lines += ["", "Per pair, odmap@10 of baseline -> mitigated (difference), per seed:", "",
+              "| pair | " + " | ".join(f"seed {s}" for s in seeds) + " | mean difference |",
+              "|---|" + "---|" * (len(seeds) + 1)]
+    for pair, models in sorted(extras["per_pair"].items()):
+        cells, diffs = [], []
+        for s in seeds:
+            b, m = models["baseline"][s], models["mitigated"][s]
+            cells.append(f"{b:.3f} -> {m:.3f} ({m - b:+.3f})")
+            diffs.append(m - b)
+        lines.append(f"| {pair} | " + " | ".join(cells) + f" | {statistics.fmean(diffs):+.3f} |")
+    lines += ["", "Pass conditions (means over seeds):", "", "| condition | measured | result |", "|---|---|---|"]
+    lines += [f"| {c['condition']} | {c['measured']} | {'pass' if c['passed'] else 'FAIL'} |"
+              for c in extras["conditions"]]
+    if extras["remedies"]:
+        names = [c["condition"] for c in extras["conditions"]][1:4]   # the mitigation's own conditions
+        lines += ["", "Remedies, each in place of the mitigated recipe (means over seeds; same-steps control):", "",
+                  "| remedy | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for variant, conds in extras["remedies"].items():
+            cells = [f"{c['measured']} ({'pass' if c['passed'] else 'FAIL'})" for c in conds[1:4]]
+            lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     (work / "table.md").write_text("\n".join(lines) + "\n")
     (work / "summary.json").write_text(json.dumps({"table": {k: {str(s): v for s, v in d.items()}
                                                             for k, d in table.items()},
-                                                   "wall_times_s": walls, "synthetic": synthetic}, indent=1))
+                                                   "wall_times_s": walls, "synthetic": synthetic, **extras},
+                                                  indent=1))
     print("\n".join(lines), flush=True)
+
+
+def publish(work: Path) -> None:
+    """The study's outputs into the repository, and its tables into the README's study block."""
+    STUDY_DIR.mkdir(parents=True, exist_ok=True)
+    for name in ("table.md", "summary.json", "odmap_vs_rsum.png"):
+        shutil.copyfile(work / name, STUDY_DIR / name)
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"README.md has no study block ({README_BEGIN} ... {README_END})")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    block = (work / "table.md").read_text().strip()
+    readme.write_text(f"{head}{README_BEGIN}\n{block}\n{README_END}{tail}")
+    log(f"published to {STUDY_DIR.relative_to(REPO)} and README.md")
 
 
 if __name__ == "__main__":
