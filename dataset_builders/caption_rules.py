@@ -9,7 +9,30 @@ from dataclasses import dataclass
 
 from odbench.lexicon import Lexicon
 
-from .caption_words import (_ADJ, _AMBIGUOUS_NUMBER, _AUX, _BASE_VERBS, _CONJ, _CONTAINERS, _DET, _DROP_OBJECT, _DYNAMIC, _FUNCTION, _INTENSIFIER, _IRREGULAR_PLURAL, _MULTI_PREP, _NOT_PARTICIPLE, _PLURAL_VERB, _POSSESSIVE, _PREDET, _PREP, _PRON, _QUANT, _SINGULAR_DET, _VERB_AT)
+from .caption_words import (
+    _ADJ,
+    _AMBIGUOUS_NUMBER,
+    _AUX,
+    _BASE_VERBS,
+    _CONJ,
+    _CONTAINERS,
+    _DET,
+    _DROP_OBJECT,
+    _DYNAMIC,
+    _FUNCTION,
+    _INTENSIFIER,
+    _IRREGULAR_PLURAL,
+    _MULTI_PREP,
+    _NOT_PARTICIPLE,
+    _PLURAL_VERB,
+    _POSSESSIVE,
+    _PREDET,
+    _PREP,
+    _PRON,
+    _QUANT,
+    _SINGULAR_DET,
+    _VERB_AT,
+)
 
 _TOKEN = re.compile(r"(\s*)([A-Za-z0-9]+(?:['’\-][A-Za-z0-9]+)*|\S)")
 

@@ -19,7 +19,7 @@ _PREP = {"with", "on", "in", "at", "near", "by", "beside", "besides", "behind", 
          "around", "against", "along", "across", "through", "into", "onto", "toward", "towards",
          "past", "from", "for", "of", "to", "without", "atop", "alongside", "off", "down", "up",
          "upon", "within", "beyond", "outside", "like", "during", "via", "amongst", "after",
-         "before", "until", "since", "about", "besides"}
+         "before", "until", "since", "about"}
 _MULTI_PREP = [tuple(p.split()) for p in (
     "next to", "close to", "in front of", "on front of", "on top of", "in between", "inside of",
     "outside of", "out of", "along with", "together with", "as well as", "on the side of",
@@ -37,7 +37,7 @@ _PRON = {"it", "they", "he", "she", "him", "them", "himself", "herself", "itself
          "because", "but", "not", "then"}
 _ADVERB = {"outside", "inside", "together", "nearby", "here", "there", "around", "away",
            "alone", "too", "also", "again", "behind", "below", "above", "today", "outdoors",
-           "indoors", "now", "close", "closely", "nearby", "overhead", "upstairs", "ahead"}
+           "indoors", "now", "close", "closely", "overhead", "upstairs", "ahead"}
 _FUNCTION = _PREP | _CONJ | _AUX | _PRON | _DET | _PREDET | _ADVERB
 # Adjectives that may be coordinated or comma-separated before a noun ("a big, white dog").
 _ADJ = {"big", "small", "large", "little", "tiny", "huge", "giant", "white", "black", "brown",

@@ -119,7 +119,7 @@ class ExactRemover:
 def _diffusers(**kwargs: Any) -> Inpainter:
     if "weights" not in kwargs:
         raise ValueError("the diffusers inpainter needs weights=<a local diffusers pipeline folder>")
-    from .diffusion_inpainter import DiffusersInpainter   # its heavy packages load only when used
+    from .diffusion_inpainter import DiffusersInpainter  # its heavy packages load only when used
     return DiffusersInpainter(**kwargs)
 
 

@@ -43,7 +43,7 @@ class PairSelection:
         return asdict(self)
 
     def scaled_to(self, n_images: int, *, reference_images: int = COCO_TRAIN_IMAGES,
-                  floor: int = 5) -> "PairSelection":
+                  floor: int = 5) -> PairSelection:
         """The same rule with `min_support` scaled to a source of `n_images` images."""
         return PairSelection(scaled_min_support(n_images, self.min_support,
                                                 reference_images=reference_images, floor=floor),
@@ -151,9 +151,9 @@ def compute_pair_stats(source: Source, selection: PairSelection = PairSelection(
             n_a=int(n_a[t]), n_b=int(n_b[t]), n_ab=int(n_ab[t]), n_images=int(n_images),
             p_b_given_a=float(p_b_given_a[t]), p_a_given_b=float(p_a_given_b[t]),
             npmi=float(npmi[t]), selected=not failed[t].any(),
-            reason=",".join(c for c, f in zip(codes, failed[t]) if f),
+            reason=",".join(c for c, f in zip(codes, failed[t], strict=True) if f),
         )
-        for t, (j, k) in enumerate(zip(ia.tolist(), ib.tolist()))
+        for t, (j, k) in enumerate(zip(ia.tolist(), ib.tolist(), strict=True))
     ]
 
 

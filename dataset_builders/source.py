@@ -27,7 +27,7 @@ class Instance:
     area: float                # COCO 'area' (pixels)
     bbox: tuple[float, float, float, float]
     segmentation: object       # COCO polygon list or RLE dict, decoded by `mask()`
-    decode: Callable[["Instance", int, int], np.ndarray] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    decode: Callable[[Instance, int, int], np.ndarray] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def mask(self, height: int, width: int) -> np.ndarray:
         """Boolean (height, width) mask of this instance."""

@@ -7,7 +7,6 @@ edits -> shuffled galleries -> dataset folder (parquet + card + manifest).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import random
 import tempfile
@@ -31,8 +30,15 @@ from .features import caption_features, image_features, lexicon_features
 from .hf_folder import DatasetCard, FolderInfo, add_card_section, no_progress_bars, write_dataset_folder
 from .image_editor import CONTROL, DECORRELATE, Eligibility, ImageEdit, check_candidate, edit_candidates, edit_image
 from .inpainters import Inpainter, editor_string, get_inpainter
-from .pair_stats import (NoPairSelected, PairSelection, PairStat, compute_pair_stats, pair_features,
-                         pair_stats_features, selected_pairs)
+from .pair_stats import (
+    NoPairSelected,
+    PairSelection,
+    PairStat,
+    compute_pair_stats,
+    pair_features,
+    pair_stats_features,
+    selected_pairs,
+)
 from .provenance import check_disjoint, split_provenance
 from .source import Source, SourceImage
 
@@ -162,8 +168,8 @@ def select_controls(plans: list[SourcePlan], per_decorrelate: float | None) -> C
     round(per_decorrelate x decorrelate edits) controls are chosen or none is left; ties go to
     the lower (source id, category). None keeps every eligible control.
     """
-    controls = sorted(((p.edit.src_id, p.edit.removed, p.edit.mask_area) for sp in plans for p in sp.plans
-                       if p.edit.kind == CONTROL))
+    controls = sorted((p.edit.src_id, p.edit.removed, p.edit.mask_area) for sp in plans for p in sp.plans
+                       if p.edit.kind == CONTROL)
     decorrelate = sorted((p.edit.src_id, p.edit.removed, p.edit.mask_area) for sp in plans for p in sp.plans
                          if p.edit.kind == DECORRELATE)
     if per_decorrelate is None:
@@ -299,7 +305,7 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
     # One shuffle with the build seed: gallery position carries no signal (SPEC 3).
     rng = random.Random(config.seed)
     for rows in (images, captions):
-        for row, pos in zip(rows, _gallery_positions(len(rows), rng)):
+        for row, pos in zip(rows, _gallery_positions(len(rows), rng), strict=True):
             row["gallery_pos"] = pos
         rows.sort(key=lambda r: r["gallery_pos"])
 

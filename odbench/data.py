@@ -179,7 +179,7 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
     images, captions = tables["images"], tables["captions"]
     benchmark, image_order = build_benchmark(
         _columns(images, IMAGE_COLUMNS), _columns(captions, CAPTION_COLUMNS),
-        list(zip(tables["pairs"]["a"], tables["pairs"]["b"])), manifest,
+        list(zip(tables["pairs"]["a"], tables["pairs"]["b"], strict=True)), manifest,
         revision=None if is_local else revision)
     benchmark = dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()))
     benchmark.queries.i2t  # SPEC 3: every edited image has a relevant caption; raises DatasetError
@@ -221,8 +221,8 @@ def build_benchmark(images: dict[str, list], captions: dict[str, list], pairs: l
                     manifest: dict[str, Any], *, revision: str | None = None) -> tuple[Benchmark, np.ndarray]:
     """A Benchmark from plain columns (as stored in the dataset); also returns the image row
     order that sorts the images into gallery order."""
-    originals = [i for i, k in zip(images["image_id"], images["edit_kind"]) if k == "original"]
-    if [s for s, k in zip(images["src_id"], images["edit_kind"]) if k == "original"] != originals:
+    originals = [i for i, k in zip(images["image_id"], images["edit_kind"], strict=True) if k == "original"]
+    if [s for s, k in zip(images["src_id"], images["edit_kind"], strict=True) if k == "original"] != originals:
         raise DatasetError("images: an original image's src_id must be its own image_id")
     sources = {s: i for i, s in enumerate(sorted(originals))}
     image_items, image_order = _items(images, "image_id", "objects", sources, "images")

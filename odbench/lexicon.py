@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from odbench.categories import CATEGORY_NAMES
 
@@ -241,12 +242,12 @@ class Lexicon:
         self._max_len = max((len(k) for k in self._index), default=1)
 
     @classmethod
-    def coco(cls) -> "Lexicon":
+    def coco(cls) -> Lexicon:
         """The default lexicon for the 80 COCO categories."""
         return _coco_lexicon()
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, str | None]], version: str) -> "Lexicon":
+    def from_rows(cls, rows: Iterable[Mapping[str, str | None]], version: str) -> Lexicon:
         """Rebuild a lexicon from its published `lexicon` config (rows of phrase, category)."""
         table: dict[str, str | None] = {}
         for row in rows:
@@ -274,7 +275,7 @@ class Lexicon:
             for n in range(min(self._max_len, len(words) - i), 0, -1):
                 span = words[i:i + n]
                 # only spaces and hyphens may join the words of one phrase ("hot-dog", not "hot, dog")
-                if any(not _JOINER.fullmatch(lower[a.end():b.start()]) for a, b in zip(span, span[1:])):
+                if any(not _JOINER.fullmatch(lower[a.end():b.start()]) for a, b in pairwise(span)):
                     continue
                 hit = self._index.get(tuple(w.group() for w in span))
                 if hit is None:

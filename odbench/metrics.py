@@ -52,7 +52,7 @@ def macro_mean(values: np.ndarray, groups: Groups) -> GroupedMean:
     sums = np.bincount(inverse, weights=member_values, minlength=len(labels))
     counts = np.bincount(inverse, minlength=len(labels))
     means = sums / counts
-    per_group = {str(l): (float(m), int(n)) for l, m, n in zip(labels, means, counts)}
+    per_group = {str(l): (float(m), int(n)) for l, m, n in zip(labels, means, counts, strict=True)}
     return GroupedMean(float(means.mean()), per_group, int(len(np.unique(groups.rows))))
 
 

@@ -159,7 +159,7 @@ def _without_empty(name: str, queries: Items, q_pos: np.ndarray, gallery: Items,
                    rows: list[list[int]]) -> tuple[Direction, np.ndarray, int]:
     """The direction restricted to queries with a relevant item; also the kept mask."""
     keep = np.array([bool(r) for r in rows], dtype=bool)
-    kept_rows = [r for r, k in zip(rows, keep) if k]
+    kept_rows = [r for r, k in zip(rows, keep, strict=True) if k]
     return _direction(name, queries, q_pos[keep], gallery, g_pos, kept_rows), keep, int((~keep).sum())
 
 

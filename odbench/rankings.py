@@ -63,7 +63,7 @@ def ranked_matrix(direction: Direction, ranking: Mapping[str, Sequence[str]], k:
 def to_ids(direction: Direction, ranked: np.ndarray) -> dict[str, list[str]]:
     """The inverse of `ranked_matrix`: gallery positions back to ids."""
     gallery = direction.gallery_ids
-    return {q: [gallery[i] for i in row] for q, row in zip(direction.query_ids, ranked.tolist())}
+    return {q: [gallery[i] for i in row] for q, row in zip(direction.query_ids, ranked.tolist(), strict=True)}
 
 
 def check_directions(rankings: Mapping[str, object]) -> None:

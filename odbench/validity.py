@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -153,7 +154,7 @@ def _gates(report: CheckReport) -> list[Gate]:
                   f"odmap@10 {_fmt(o['odmap@10'])} and cmap@10 {_fmt(o['cmap@10'])} must be >= {MIN_CEILING}")]
     for tower, direction in (("image", "odmap_i2t@10"), ("text", "odmap_t2i@10")):
         values = [r.metrics["odmap@10"] for r in report.curve(tower)]
-        falls = all(a is not None and b is not None and b < a for a, b in zip(values, values[1:]))
+        falls = all(a is not None and b is not None and b < a for a, b in pairwise(values))
         gates.append(Gate(f"{tower} tower falls", falls,
                           "odmap@10 " + " > ".join(_fmt(v) for v in values) + " must fall strictly as α rises"))
         last = report.curve(tower)[-1].metrics

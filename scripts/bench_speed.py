@@ -27,13 +27,13 @@ def synthetic_benchmark(n_sources: int, rng: np.random.Generator):
         sid = f"i{s}"
         for row in ((sid, "original", None, objs, None), (f"{sid}-no-c1", "decorrelate", "c1",
                                                           [o for o in objs if o != "c1"], ["c0", "c1"])):
-            for key, value in zip(("image_id", "edit_kind", "removed", "objects", "pair"), row):
+            for key, value in zip(("image_id", "edit_kind", "removed", "objects", "pair"), row, strict=True):
                 images[key].append(value)
             images["src_id"].append(sid)
         for j in range(5):
             mentions = ["c0", "c1"] if j < 2 else ["c0"]
             for key, value in zip(("caption_id", "text", "edit_kind", "removed", "mentions"),
-                                  (f"c{s}_{j}", "", "original", None, mentions)):
+                                  (f"c{s}_{j}", "", "original", None, mentions), strict=True):
                 captions[key].append(value)
             captions["src_id"].append(sid)
     images["gallery_pos"] = rng.permutation(len(images["image_id"])).tolist()

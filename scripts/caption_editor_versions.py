@@ -47,7 +47,7 @@ def main() -> None:
     print(f"{len(captions)} captions, {old.attempts} attempts")
     for version, report in ((args.old, old), (args.new, new)):
         print(f"rule-based/{version}: {report.successes}/{report.attempts} = {report.success_rate:.1%}")
-    differing = [(a, b) for a, b in zip(old.edits, new.edits) if a != b]
+    differing = [(a, b) for a, b in zip(old.edits, new.edits, strict=True) if a != b]
     print(f"attempts with a different result: {len(differing)}")
     for (text, category, before), (_, _, after) in differing:
         print(f"- {category}: {text.strip()!r}\n    {args.old}: {before!r}\n    {args.new}: {after!r}")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -56,7 +55,6 @@ def run(cmd: list[str], logfile: Path) -> float:
 
 def stage_data(work: Path) -> dict:
     from dataset_builders.pictoworld import generate
-
     from odbench.training.synthetic import build_synthetic
 
     for name, seed, corr in (("pictoworld-corr0.9", 1, 0.9), ("pictoworld-corr0.0", 2, 0.0)):
@@ -294,7 +292,7 @@ def figure(table: dict, path: Path) -> None:
         xs = [r["rsum"] for r in per_seed.values()]
         ys = [r["odmap@10"] for r in per_seed.values()]
         ax.scatter(xs, ys, marker=markers[i % len(markers)], s=40, label=name)
-        for seed, x, y in zip(per_seed, xs, ys):
+        for seed, x, y in zip(per_seed, xs, ys, strict=True):
             ax.annotate(f"s{seed}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
     ax.set_xlabel("rsum (standard retrieval, percent, max 600)")
     ax.set_ylabel("ODmAP@10")

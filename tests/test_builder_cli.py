@@ -8,8 +8,9 @@ import os
 
 import pytest
 
-from coco_trees import COCO_MINI, write_tree
 from dataset_builders.__main__ import build_parser, main
+
+from coco_trees import COCO_MINI, write_tree
 
 pytestmark = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
 

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builders.caption_editor import (CaptionEditor, RuleEditor, edit_all, edit_caption,
-                                             is_valid_edit)
+from dataset_builders.caption_editor import CaptionEditor, RuleEditor, edit_all, edit_caption, is_valid_edit
 from odbench.lexicon import Lexicon
 
 COCO_MINI = Path(__file__).resolve().parents[1].parent / "shared" / "coco-mini"

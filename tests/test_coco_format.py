@@ -1,15 +1,23 @@
 """Reading COCO-format files: real COCO (coco-mini) and small files written here."""
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from dataset_builders.coco_format import (
+    CocoFormatError,
+    InputNames,
+    counts_to_rle_string,
+    polygons_to_mask,
+    read_coco,
+    rle_decode,
+    rle_encode,
+    rle_string_to_counts,
+)
+
 from coco_trees import COCO_MINI, write_tree
-from dataset_builders.coco_format import (CocoFormatError, InputNames, counts_to_rle_string, polygons_to_mask,
-                                          read_coco, rle_decode, rle_encode, rle_string_to_counts)
 
 needs_mini = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from coco_trees import COCO_MINI, write_tree
 from dataset_builders.__main__ import main as build
 from odbench import results
 from odbench.cli.eval import main as odbench_eval
 from odbench.data import load_benchmark, read_manifest
+
+from coco_trees import COCO_MINI, write_tree
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 pytestmark = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")

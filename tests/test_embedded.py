@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from datasets import load_dataset
 
 from dataset_builders.embedded import PictoRecipe, build_picto, embedded_path

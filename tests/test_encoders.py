@@ -21,9 +21,9 @@ from odbench.encoders import (
     check_output,
     load_encoder,
     parse_model_args,
+    protocol,
     state_dict_sha256,
 )
-from odbench.encoders import protocol
 from odbench.errors import ODBenchError
 
 TYPED_ENCODER = '''

@@ -15,7 +15,10 @@ from datasets import Dataset, Features, Image, List, Value
 from PIL import Image as PILImage
 
 from dataset_builders.hf_folder import (
-    DatasetCard, read_card_metadata, verify_dataset_folder, write_dataset_folder,
+    DatasetCard,
+    read_card_metadata,
+    verify_dataset_folder,
+    write_dataset_folder,
 )
 from odbench.hashing import config_hash
 

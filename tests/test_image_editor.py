@@ -10,13 +10,26 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataset_builders.image_editor import (
-    CONTROL, DECORRELATE, Eligibility, apply_candidate, check_edit, default_dilation, dilate, edit_candidates,
-    edit_image, removal_mask,
-)
 from dataset_builders import inpainters
+from dataset_builders.image_editor import (
+    CONTROL,
+    DECORRELATE,
+    Eligibility,
+    apply_candidate,
+    check_edit,
+    default_dilation,
+    dilate,
+    edit_candidates,
+    edit_image,
+    removal_mask,
+)
 from dataset_builders.inpainters import (
-    ExactRemover, Inpainter, OpenCVInpainter, available_inpainters, editor_string, get_inpainter,
+    ExactRemover,
+    Inpainter,
+    OpenCVInpainter,
+    available_inpainters,
+    editor_string,
+    get_inpainter,
     register_inpainter,
 )
 from dataset_builders.source import Instance, SourceImage

@@ -16,11 +16,12 @@ from PIL import Image
 pytest.importorskip("diffusers", reason="optional extra odbench[inpaint] (diffusers) is not installed")
 pytest.importorskip("transformers", reason="optional extra odbench[inpaint] (transformers) is not installed")
 
-from coco_trees import COCO_MINI, write_tree  # noqa: E402
-from tiny_inpainting_model import save_tiny_inpainting_pipeline  # noqa: E402
 from dataset_builders.__main__ import main as build  # noqa: E402
 from dataset_builders.inpainters import Inpainter, get_inpainter  # noqa: E402
 from odbench.data import load_config, read_manifest  # noqa: E402
+
+from coco_trees import COCO_MINI, write_tree  # noqa: E402
+from tiny_inpainting_model import save_tiny_inpainting_pipeline  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -87,8 +87,8 @@ def test_hand_worked_rankings():
 
 def test_macro_average_weighs_each_pair_equally():
     b = tiny_benchmark()
-    from odbench.queries import Groups
     from odbench.metrics import macro_mean
+    from odbench.queries import Groups
     groups = Groups(np.array([0, 1, 2]), np.array(["a+b", "a+b", "c+d"], dtype=object), np.array([None] * 3))
     result = macro_mean(np.array([1.0, 1.0, 0.0]), groups)
     assert result.value == pytest.approx(0.5)          # not 2/3: pairs weigh the same

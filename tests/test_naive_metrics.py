@@ -7,9 +7,9 @@ perfect nor random) on a PictoWorld build of each caption style made by the test
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from dataset_builders.embedded import PictoRecipe, build_picto
@@ -17,8 +17,6 @@ from odbench.data import load_benchmark, load_config
 from odbench.evaluate import RunConfig, rank_all
 from odbench.metrics import compute_metrics
 from odbench.validity import categories, label_embeddings, partners
-
-import numpy as np
 
 KS = (1, 5, 10)
 
@@ -30,7 +28,6 @@ def mean(values):
 
 def naive_metrics(images, captions, style, rankings):
     """Every metric of SPEC section 5, from rows and rankings, by the SPEC's words."""
-    image_of = {i["image_id"]: i for i in images}
     caption_of = {c["caption_id"]: c for c in captions}
 
     def rel(image, caption):

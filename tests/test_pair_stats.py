@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from dataset_builders.pair_stats import (
-    PairSelection, compute_pair_stats, pair_features, pair_stats_features, scaled_min_support,
+    PairSelection,
+    compute_pair_stats,
+    pair_features,
+    pair_stats_features,
+    scaled_min_support,
     selected_pairs,
 )
 from dataset_builders.source import Category, Instance, Source, SourceImage

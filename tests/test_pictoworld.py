@@ -99,7 +99,7 @@ def test_coco_files_and_masks_match_rendered_alpha(small):
         assert np.array_equal(np.asarray(image), pixels)
         anns = sorted(by_image.get(im["id"], []), key=lambda a: a["id"])
         assert [names[a["category_id"]] for a in anns] == [l["category"] for l in scene["layers"]]
-        for a, layer, mask in zip(anns, scene["layers"], masks):
+        for a, layer, mask in zip(anns, scene["layers"], masks, strict=True):
             decoded = rle_decode(a["segmentation"])
             assert decoded.any() and np.array_equal(decoded, mask) and a["area"] == decoded.sum()
             assert a["iscrowd"] == 0
@@ -149,7 +149,7 @@ def test_exact_removal_keeps_every_other_pixel(small):
         assert (after[_footprint(gone, after.shape[:2], MASK_ALPHA)] != before[_footprint(gone, after.shape[:2], MASK_ALPHA)]).any()
         # ... and a kept object's opaque visible pixels change only under a removed glyph drawn
         # after it (where it is semi-transparent, what was behind it shows through).
-        for k, (layer, mask) in enumerate(zip(layers, masks)):
+        for k, (layer, mask) in enumerate(zip(layers, masks, strict=True)):
             if layer["category"] != removed:
                 keep = mask & _footprint([layer], mask.shape, 255)
                 keep &= ~_footprint([l for l in layers[k + 1:] if l["category"] == removed], mask.shape)
@@ -169,7 +169,7 @@ def test_captions_name_only_present_objects():
     rng = np.random.default_rng(7)
     lexicon = pytest.importorskip("odbench.lexicon").Lexicon.coco()
     seen_relations = Counter()
-    for i in range(300):
+    for _ in range(300):
         scene = sample_scene(rng, correlation=0.9, pairs=DEFAULT_PAIRS)
         present = {l["category"] for l in scene["layers"]}
         caps = make_captions(scene, rng)

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from coco_trees import COCO_MINI, write_tree
 from dataset_builders.coco_format import read_coco, rle_encode
 from dataset_builders.hf_folder import DatasetCard
 from dataset_builders.pair_stats import NoPairSelected, PairSelection
 from dataset_builders.provenance import SplitOverlapError, check_disjoint, split_provenance
 from dataset_builders.test_split import TestSplitConfig, build_test_split
-from odbench.data import read_manifest
+
+from coco_trees import COCO_MINI, write_tree
 
 needs_mini = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
 
@@ -27,7 +27,7 @@ def _write_source(folder, ids, files):
     mask[1:4, 2:5] = True
     for f in set(files):
         Image.new("RGB", (8, 6), "white").save(folder / "img" / f)
-    inst = {"images": [{"id": i, "file_name": f, "width": 8, "height": 6} for i, f in zip(ids, files)],
+    inst = {"images": [{"id": i, "file_name": f, "width": 8, "height": 6} for i, f in zip(ids, files, strict=True)],
             "categories": [{"id": 18, "name": "dog", "supercategory": "animal"}],
             "annotations": [{"id": 100 + i, "image_id": i, "category_id": 18, "iscrowd": 0, "area": 9.0,
                              "bbox": [2, 1, 3, 3], "segmentation": rle_encode(mask)} for i in ids]}

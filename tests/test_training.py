@@ -126,7 +126,7 @@ def test_finetune_mixes_synthetic_pairs(pictoworld, synthetic, tmp_path, capsys)
 def test_finetune_errors_are_one_line(pictoworld, tmp_path, capsys, args, needle):
     base = {"--model": "odbench:baseline", "--original": str(pictoworld), "--output": str(tmp_path / "o"),
             "--mix": "0"}
-    for key, value in zip(args[::2], args[1::2]):
+    for key, value in zip(args[::2], args[1::2], strict=True):
         base[key] = value
     argv = ["finetune"] + [x for kv in base.items() for x in kv]
     assert main(argv) == 2

@@ -7,8 +7,17 @@ Modules: `glyphs` (category -> OpenMoji glyph), `backgrounds` (scene types, thei
 priors and drawings), `scene` (sampling, rendering, masks), `captions` (the grammar),
 `generate` (COCO files, exact remover).  Design: the README's "The datasets" section and docs/decisions.md.
 """
-from .generate import (DEFAULT_CORRELATION, DEFAULT_PAIRS, EXACT_REMOVER, GENERATOR_VERSION, exact_remove,
-                       exact_renderer, generate, rle_decode, rle_encode)
+from .generate import (
+    DEFAULT_CORRELATION,
+    DEFAULT_PAIRS,
+    EXACT_REMOVER,
+    GENERATOR_VERSION,
+    exact_remove,
+    exact_renderer,
+    generate,
+    rle_decode,
+    rle_encode,
+)
 from .scene import render_scene, sample_scene
 
 __all__ = ["DEFAULT_CORRELATION", "DEFAULT_PAIRS", "EXACT_REMOVER", "GENERATOR_VERSION", "exact_remove",

@@ -248,7 +248,7 @@ def draw_background(ops: list[Op], width: int, height: int) -> Image.Image:
             xa, xb = _px(x0, width), _px(x1, width) - 1
             for y in range(a, b):  # one flat row each: PNG's "Up" filter makes this nearly free
                 t = (y - a) / max(1, b - a - 1)
-                draw.line([(xa, y), (xb, y)], fill=tuple(int(round(p + (q - p) * t)) for p, q in zip(c0, c1)))
+                draw.line([(xa, y), (xb, y)], fill=tuple(int(round(p + (q - p) * t)) for p, q in zip(c0, c1, strict=True)))
         elif kind in ("rect", "ellipse"):
             _, x0, y0, x1, y1, c = op
             box = [_px(x0, width), _px(y0, height), _px(x1, width) - 1, _px(y1, height) - 1]

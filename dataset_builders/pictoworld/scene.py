@@ -154,7 +154,7 @@ def sample_scene(rng: np.random.Generator, *, size: int = 128, correlation: floa
         boxes.append((layers[i]["x"], layers[i]["y"], g.width, g.height))
     order = sorted(free, key=lambda i: (layers[i]["y"] + render_glyph(layers[i]["glyph"], layers[i]["size"]).height, i))
     # Related objects go right after their anchor / holder so they are drawn on top of it.
-    for i, layer in enumerate(layers):
+    for layer in layers:
         if "rel" in layer:
             kind, j = layer["rel"]
             a = layers[j]

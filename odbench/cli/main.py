@@ -5,12 +5,8 @@ import argparse
 import sys
 
 from .. import __version__
-from . import check_benchmark
+from . import check_benchmark, finetune, leaderboard, train, validate
 from . import eval as eval_cmd
-from . import finetune
-from . import leaderboard
-from . import train
-from . import validate
 
 SUBCOMMANDS = [eval_cmd, validate, check_benchmark, leaderboard, train, finetune]
 

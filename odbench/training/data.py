@@ -219,7 +219,7 @@ def plan_mix(sizes: Sequence[int], batch_size: int, mix: float, steps_per_epoch:
         raise TrainingDataError("--mix > 0 needs a synthetic training set")
     n_syn = round(mix * batch_size) if len(sizes) > 1 else 0
     per_batch = (batch_size - n_syn,) + ((n_syn,) if len(sizes) > 1 else ())
-    for size, k in zip(sizes, per_batch):
+    for size, k in zip(sizes, per_batch, strict=True):
         if k and size == 0:
             raise TrainingDataError("a training source with rows to draw is empty")
     if steps_per_epoch is None:
@@ -236,7 +236,7 @@ def batch_indices(plan: MixPlan, seed: int, step: int) -> list[np.ndarray]:
     row is used once per pass whatever the batch composition.
     """
     out = []
-    for s, (size, k) in enumerate(zip(plan.sizes, plan.per_batch)):
+    for s, (size, k) in enumerate(zip(plan.sizes, plan.per_batch, strict=True)):
         if k == 0:
             out.append(np.zeros(0, dtype=np.int64))
             continue

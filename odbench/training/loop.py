@@ -130,7 +130,7 @@ class Trainer:
                 raise ODBenchError("--paired needs a synthetic set and --mix > 0")
             self.partner = partners(sources[0], sources[1])
         self.caches = [ImageCache(s, preprocess, progress_desc=f"caching {s.name[:40]}") if k else None
-                       for s, k in zip(sources, self.plan.per_batch)]
+                       for s, k in zip(sources, self.plan.per_batch, strict=True)]
         from open_clip.loss import ClipLoss
 
         self.loss_fn = ClipLoss()
@@ -170,7 +170,7 @@ class Trainer:
         indices = batch_indices(self.plan, self.config.seed, step)
         if self.partner is not None:
             indices[0] = pair_with_sources(indices[0], indices[1], self.partner)
-        for s, (source, cache, idx) in enumerate(zip(self.sources, self.caches, indices)):
+        for s, (source, cache, idx) in enumerate(zip(self.sources, self.caches, indices, strict=True)):
             if len(idx) == 0:
                 continue
             k, size = self.plan.per_batch[s], self.plan.sizes[s]
