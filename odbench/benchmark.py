@@ -1,13 +1,13 @@
 """The test benchmark in memory: images and captions in gallery order, with their labels.
 
 `odbench.data.load_benchmark` builds it from a dataset folder or hub repo; the metric and
-ranking code only ever see this object, never parquet files or `datasets` tables.
+ranking code only ever see this object, never parquet files or `datasets` tables. What is
+asked of it (queries and relevance) is `odbench.queries`' business, built from it explicitly.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -71,10 +71,3 @@ class Benchmark:
     spec_version: str = SPEC_VERSION
     images_table: Any = field(repr=False, compare=False, default=None)
     texts: tuple[str, ...] = field(repr=False, compare=False, default=())
-
-    @cached_property
-    def queries(self):
-        """The query sets and relevance of this benchmark (odbench.queries.QuerySets), built once."""
-        from .queries import build_query_sets
-
-        return build_query_sets(self)

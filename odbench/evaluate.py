@@ -121,9 +121,10 @@ def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor
     return rankings
 
 
-def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
+def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, config: RunConfig, *,
              dataset_source: str) -> dict[str, Any]:
-    """Run the whole evaluation and return a validated result document."""
+    """Run the whole evaluation and return a validated result document; `queries` are the
+    benchmark's query sets (`odbench.queries.build_query_sets`)."""
     if config.k < max(DEFAULT_KS):
         raise ValueError(f"k must be at least {max(DEFAULT_KS)} (ODmAP@10 is the headline)")
     seed_everything(config.seed)
@@ -138,9 +139,8 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
     if image_emb.shape[1] != text_emb.shape[1]:
         raise EncoderError(f"{loaded.name}: image embeddings have dimension {image_emb.shape[1]} "
                            f"but text embeddings {text_emb.shape[1]}")
-    queries = benchmark.queries
     rankings = rank_all(queries, image_emb, text_emb, config)
-    report = compute_metrics(benchmark, rankings, list_length=config.k)
+    report = compute_metrics(benchmark, queries, rankings, list_length=config.k)
     doc = {
         "schema_version": SCHEMA_VERSION,
         "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": benchmark.revision,

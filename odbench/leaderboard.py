@@ -28,6 +28,7 @@ from .errors import ODBenchError, ResultError
 from .escaping import md_code, md_link, md_text, one_line
 from .hashing import canonical_json
 from .metrics import MetricReport, compute_metrics
+from .queries import QuerySets, build_query_sets
 from .rankings import RankingError, rankings_hash
 from .results import schema_problem
 
@@ -149,7 +150,8 @@ def read_datasets_file(path: Path) -> dict[str, str]:
 
 class DatasetRegistry:
     """Known datasets by "name@version": embedded ones, then datasets.json, then --dataset
-    (later sources win). Each is loaded and hash-verified once, on first use."""
+    (later sources win). Each is loaded, hash-verified and given its query sets once, on first
+    use."""
 
     def __init__(self, sources: Mapping[str, tuple[str, str | None]] | None = None,
                  embedded_dir: Path = EMBEDDED_DIR) -> None:
@@ -159,12 +161,12 @@ class DatasetRegistry:
                 manifest = read_manifest(folder)   # only the one-row manifest config
                 self._sources[f"{manifest['name']}@{manifest['version']}"] = (str(folder), None)
         self._sources.update(sources or {})
-        self._loaded: dict[str, Benchmark | Rejection] = {}
+        self._loaded: dict[str, tuple[Benchmark, QuerySets] | Rejection] = {}
 
     def known(self) -> list[str]:
         return sorted(self._sources)
 
-    def get(self, name: str, version: str) -> Benchmark:
+    def get(self, name: str, version: str) -> tuple[Benchmark, QuerySets]:
         key = f"{name}@{version}"
         if key not in self._sources:
             known = ", ".join(self.known()) or "none"
@@ -177,16 +179,17 @@ class DatasetRegistry:
             raise value
         return value
 
-    def _load(self, key: str) -> Benchmark | Rejection:
+    def _load(self, key: str) -> tuple[Benchmark, QuerySets] | Rejection:
         location, revision = self._sources[key]
         try:
             benchmark = load_benchmark(location, revision=revision)
+            queries = build_query_sets(benchmark)
         except ODBenchError as exc:
             return Rejection("dataset-unavailable", f"{key} could not be loaded: {exc}")
         if f"{benchmark.name}@{benchmark.version}" != key:
             return Rejection("dataset-unavailable", f"{key} is registered as {location}, whose manifest "
                              f"says {benchmark.name}@{benchmark.version}")
-        return benchmark
+        return benchmark, queries
 
 
 # ---------------------------------------------------------------- checks
@@ -237,7 +240,7 @@ def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
         raise Rejection("rankings-hash", f"rankings_sha256 is {doc['rankings_sha256'][:12]}..., "
                         f"but the rankings hash to {actual[:12]}...")
     b = doc["benchmark"]
-    benchmark = registry.get(b["name"], b["version"])
+    benchmark, queries = registry.get(b["name"], b["version"])
     if b["dataset_hash"] != benchmark.dataset_hash:
         raise Rejection("dataset-hash", f"dataset_hash {b['dataset_hash'][:12]}... is not the hash of "
                         f"{benchmark.name}@{benchmark.version} ({benchmark.dataset_hash[:12]}...)")
@@ -249,7 +252,7 @@ def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
         raise Rejection("wrong-length", f"run.k is {doc['run']['k']}; the leaderboard takes the top "
                         f"{LEADERBOARD_K} of every query (odbench-eval --k {LEADERBOARD_K})")
     try:
-        report = compute_metrics(benchmark, doc["rankings"], list_length=doc["run"]["k"])
+        report = compute_metrics(benchmark, queries, doc["rankings"], list_length=doc["run"]["k"])
     except RankingError as exc:
         raise _ranking_rejection(exc) from None
     diffs: list[str] = []
@@ -341,7 +344,7 @@ def reproduction_check(max_parameters: int,
                                 f"limit of {reproduce.parameter_text(max_parameters)} (--max-params)")
             return
         try:
-            reproduce.rerun(doc, registry.get(b["name"], b["version"]))
+            reproduce.rerun(doc, *registry.get(b["name"], b["version"]))
         except reproduce.NotReproduced as exc:
             raise Rejection("not-reproduced", str(exc)) from None
         report(entry.shown, f"reproduced (rankings sha256 {doc['rankings_sha256'][:12]}..., "

@@ -1,7 +1,8 @@
 """The metrics of SPEC section 5, computed from rankings and relevance only.
 
-Nothing here knows about models: `compute_metrics(benchmark, rankings)` is what the harness
-reports and what the leaderboard recomputes from a submission. All per-query work is done on
+Nothing here knows about models: `compute_metrics(benchmark, queries, rankings)` is what the
+harness reports and what the leaderboard recomputes from a submission; the query sets come from
+`odbench.queries.build_query_sets`, built once by the caller. All per-query work is done on
 (n_queries, k) arrays; the only Python loops are over groups (pairs, categories).
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .benchmark import Benchmark
-from .queries import Groups
+from .queries import Groups, QuerySets
 from .rankings import ranked_matrix
 
 DEFAULT_KS = (1, 5, 10)
@@ -86,13 +87,13 @@ def _mentions_removed(benchmark: Benchmark, ranked: np.ndarray, removed: np.ndar
     return table[ranked, wanted[:, None]] & (ranked >= 0)
 
 
-def compute_metrics(benchmark: Benchmark, rankings: Mapping[str, Mapping[str, Sequence[str]]],
+def compute_metrics(benchmark: Benchmark, queries: QuerySets, rankings: Mapping[str, Mapping[str, Sequence[str]]],
                     *, list_length: int = 10, ks: Sequence[int] = DEFAULT_KS) -> MetricReport:
     """Recompute every metric from the rankings (raises RankingError on malformed ones).
 
-    `list_length` is the length of the ranked lists (the run's K); metrics are reported at each of `ks`.
+    `queries` are the benchmark's query sets; `list_length` is the length of the ranked lists
+    (the run's K); metrics are reported at each of `ks`.
     """
-    queries = benchmark.queries
     if max(ks) > list_length:
         raise ValueError(f"metrics at k={max(ks)} need ranked lists of at least that length, got {list_length}")
     k_max = list_length

@@ -12,6 +12,9 @@ Relevance is stored sparsely (CSR over gallery positions) and never needs a dens
 captions matrix: in an `exhaustive` dataset it is a join on the object set (items grouped by
 their set of categories), in a `partial` one and for standard retrieval it is built per
 source image.
+
+`build_query_sets(benchmark)` makes all of it once; callers pass the `QuerySets` on to the
+ranking and metric code, which never build them themselves.
 """
 from __future__ import annotations
 
@@ -241,7 +244,8 @@ def _t2i_partial(benchmark: Benchmark) -> tuple[Direction, dict[str, Groups], in
 
 
 def build_query_sets(benchmark: Benchmark) -> QuerySets:
-    """Every direction, its relevance and the metric groups, by the dataset's caption style."""
+    """Every direction, its relevance and the metric groups, by the dataset's caption style.
+    Raises DatasetError when an edited image has no relevant caption (SPEC section 3)."""
     images, captions = benchmark.images, benchmark.captions
     i2t = _i2t(benchmark)
     t2i, t2i_groups, dropped_t2i = (_t2i_exhaustive if benchmark.caption_style == EXHAUSTIVE

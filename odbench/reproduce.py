@@ -17,6 +17,7 @@ from typing import Any
 
 from .benchmark import Benchmark
 from .errors import ODBenchError
+from .queries import QuerySets
 from .reference import REFERENCE_MODELS
 
 # CI re-runs the models up to this size on every change. On the 2-core CI machine the reference
@@ -73,9 +74,10 @@ def ci_status(model: Mapping[str, Any]) -> str:
 _IDENTITY = ("weights_hash", "num_parameters", "untrained", "name")
 
 
-def rerun(doc: Mapping[str, Any], benchmark: Benchmark) -> dict[str, Any]:
-    """Rebuild the model of a checked document, evaluate it again and return the new document;
-    raise NotReproduced when the model's identity or the rankings hash differ."""
+def rerun(doc: Mapping[str, Any], benchmark: Benchmark, queries: QuerySets) -> dict[str, Any]:
+    """Rebuild the model of a checked document, evaluate it again on `benchmark` (with its query
+    sets) and return the new document; raise NotReproduced when the model's identity or the
+    rankings hash differ."""
     from .evaluate import RunConfig, build_encoder, evaluate
 
     model, run = doc["model"], doc["run"]
@@ -93,7 +95,7 @@ def rerun(doc: Mapping[str, Any], benchmark: Benchmark) -> dict[str, Any]:
                                 f"the file says {model[key]!r}")
     config = RunConfig(device="cpu", batch_size=run["batch_size"], precision=run["precision"],
                        num_workers=0, seed=run["seed"], k=run["k"])
-    new = evaluate(loaded, benchmark, config, dataset_source=doc["benchmark"]["source"])
+    new = evaluate(loaded, benchmark, queries, config, dataset_source=doc["benchmark"]["source"])
     if new["rankings_sha256"] != doc["rankings_sha256"]:
         raise NotReproduced(f"re-running {model['spec']} gives rankings sha256 "
                             f"{new['rankings_sha256'][:12]}..., the file has {doc['rankings_sha256'][:12]}...")

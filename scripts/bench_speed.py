@@ -14,6 +14,7 @@ import torch
 
 from odbench.data import build_benchmark
 from odbench.metrics import compute_metrics
+from odbench.queries import build_query_sets
 from odbench.retrieval import normalize, top_k
 
 
@@ -66,14 +67,14 @@ def main() -> None:
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     benchmark = synthetic_benchmark(args.sources, rng)
-    qs = benchmark.queries
+    qs = build_query_sets(benchmark)
     directions = {name: qs.direction(name) for name in ("i2t", "t2i", "std_i2t", "std_t2i")}
     print(f"query sets + relevance for {args.sources} sources ({len(benchmark.images)} images, "
           f"{len(benchmark.captions)} captions): {time.perf_counter() - start:.2f} s")
     rankings = {name: {qid: [d.gallery_ids[j] for j in rng.choice(len(d.gallery_ids), 10, replace=False)]
                        for qid in d.query_ids} for name, d in directions.items()}
     start = time.perf_counter()
-    compute_metrics(benchmark, rankings)
+    compute_metrics(benchmark, qs, rankings)
     n = sum(len(r) for r in rankings.values())
     print(f"compute_metrics over {n} ranked lists: {time.perf_counter() - start:.2f} s")
 

@@ -79,14 +79,16 @@ class Evaluator:
         from odbench import results as results_mod
         from odbench.encoders import load_encoder
         from odbench.evaluate import RunConfig, evaluate
+        from odbench.queries import build_query_sets
 
         out = self.results / f"{name}.json"
         if not out.is_file():
             key = dataset or "odbench-picto"
             if key not in self.benchmarks:
-                self.benchmarks[key] = self.load_benchmark(dataset)
+                benchmark = self.load_benchmark(dataset)
+                self.benchmarks[key] = benchmark, build_query_sets(benchmark)
             t = time.perf_counter()
-            doc = evaluate(load_encoder(spec, args or {}), self.benchmarks[key], RunConfig(batch_size=64),
+            doc = evaluate(load_encoder(spec, args or {}), *self.benchmarks[key], RunConfig(batch_size=64),
                            dataset_source=key)
             results_mod.save(doc, out, overwrite=True)
             log(f"evaluated {name} in {time.perf_counter() - t:.0f}s: odmap@10={doc['metrics']['odmap@10']:.4f} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 from odbench.metrics import compute_metrics
-from odbench.queries import QuerySets
+from odbench.queries import QuerySets, build_query_sets
 from odbench.rankings import rankings_hash
 from odbench.results import SCHEMA_VERSION
 
@@ -23,8 +23,9 @@ def scored_rankings(queries: QuerySets, seed: int) -> dict:
 
 def make_submission(benchmark, seed: int, spec: str = "mock:random", **model) -> dict:
     """A result document as odbench-eval writes it, for a model whose rankings we make up."""
-    rankings = scored_rankings(benchmark.queries, seed)
-    report = compute_metrics(benchmark, rankings)
+    queries = build_query_sets(benchmark)
+    rankings = scored_rankings(queries, seed)
+    report = compute_metrics(benchmark, queries, rankings)
     return {
         "schema_version": SCHEMA_VERSION,
         "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": None,

@@ -10,6 +10,7 @@ import pytest
 import odbench.data as data
 from odbench.data import load_benchmark, resolve_dataset
 from odbench.errors import DatasetError
+from odbench.queries import build_query_sets
 
 from tiny_dataset import CAPTIONS, write_tiny_dataset
 
@@ -81,8 +82,8 @@ def test_malformed_datasets_are_rejected(tmp_path):
     no_caption = tmp_path / "no-caption"
     # i3-no-frisbee's only relevant caption is the edited c5-no-frisbee; make it name the frisbee.
     write_tiny_dataset(no_caption, edit=lambda images, captions: captions[6].update(mentions=["dog", "frisbee"]))
-    with pytest.raises(DatasetError, match="no relevant caption"):
-        load_benchmark(no_caption)
+    with pytest.raises(DatasetError, match="no relevant caption"):   # SPEC 3, checked with the queries
+        build_query_sets(load_benchmark(no_caption))
 
 
 def test_a_rebuilt_folder_is_loaded_anew_not_from_the_cache(tmp_path):

@@ -14,6 +14,7 @@ from markdown_it import MarkdownIt
 from odbench.cli.main import main as odbench
 from odbench.evaluate import RunConfig, build_encoder, evaluate
 from odbench.leaderboard import DatasetRegistry, find_submissions, render, reproduction_check, verify_all
+from odbench.queries import build_query_sets
 from odbench.reproduce import CI_MAX_PARAMETERS, ci_status
 from odbench.results import dump
 
@@ -173,7 +174,7 @@ def test_leaderboard_md_honours_the_umask(repo, original):
 def evaluated(benchmark, spec: str, args: dict | None = None) -> dict:
     """A result document exactly as odbench-eval makes it (CPU, seed 0, K 10)."""
     loaded = build_encoder(spec, args or {}, seed=0)
-    return evaluate(loaded, benchmark, RunConfig(batch_size=4), dataset_source=NAME)
+    return evaluate(loaded, benchmark, build_query_sets(benchmark), RunConfig(batch_size=4), dataset_source=NAME)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from odbench.metrics import average_precision, compute_metrics, hit_at_k
+from odbench.queries import build_query_sets
 from odbench.rankings import RankingError
 
 from tiny_dataset import tiny_benchmark
@@ -11,7 +12,7 @@ from tiny_dataset import tiny_benchmark
 
 def ideal_rankings(benchmark):
     """Every query ranks its relevant items first (in gallery order), then the rest."""
-    qs = benchmark.queries
+    qs = build_query_sets(benchmark)
     out = {}
     for name in ("i2t", "t2i", "std_i2t", "std_t2i"):
         d = qs.direction(name)
@@ -41,7 +42,7 @@ def test_average_precision_hand_examples():
 
 
 def test_caption_naming_removed_object_is_not_relevant():
-    qs = tiny_benchmark().queries
+    qs = build_query_sets(tiny_benchmark())
     d = qs.i2t
     row = d.query_ids.index("i1-no-frisbee")
     relevant = {d.gallery_ids[g] for g in d.relevance.indices[d.relevance.indptr[row]:d.relevance.indptr[row + 1]]}
@@ -53,7 +54,7 @@ def test_caption_naming_removed_object_is_not_relevant():
 
 
 def test_query_sets_follow_the_spec():
-    qs = tiny_benchmark().queries
+    qs = build_query_sets(tiny_benchmark())
     assert set(qs.i2t.query_ids) == {"i1-no-frisbee", "i1-no-person", "i3-no-frisbee"}
     assert set(qs.t2i.query_ids) == {"c1", "c2", "c5"}        # captions naming a removed object
     assert qs.std_i2t.gallery_ids == ("c1", "c2", "c3", "c4", "c5")
@@ -65,7 +66,7 @@ def test_hand_worked_rankings():
     rankings["i2t"]["i1-no-frisbee"] = ["c1", "c2", "c4", "c3", "c1-no-frisbee", "c5", "c5-no-frisbee"]
     # The only relevant caption of i3-no-frisbee is the edited one; put it second.
     rankings["i2t"]["i3-no-frisbee"] = ["c5", "c5-no-frisbee", "c1", "c2", "c3", "c4", "c1-no-frisbee"]
-    report = compute_metrics(b, rankings)
+    report = compute_metrics(b, build_query_sets(b), rankings)
     m = report.metrics
     ap_a = (1 / 2 + 2 / 4 + 3 / 5) / 3
     ap_b = 1 / 2
@@ -108,4 +109,4 @@ def test_malformed_rankings_are_rejected(tamper, message):
     rankings = ideal_rankings(b)
     tamper(rankings)
     with pytest.raises(RankingError, match=message):
-        compute_metrics(b, rankings)
+        compute_metrics(b, build_query_sets(b), rankings)

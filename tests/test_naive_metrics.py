@@ -16,6 +16,7 @@ from dataset_builders.embedded import PictoRecipe, build_picto
 from odbench.data import load_benchmark, load_config
 from odbench.evaluate import RunConfig, rank_all
 from odbench.metrics import compute_metrics
+from odbench.queries import build_query_sets
 from odbench.validity import categories, label_embeddings, partners
 
 KS = (1, 5, 10)
@@ -134,7 +135,7 @@ def shortcut_rankings(benchmark, alpha=0.6):
                               alpha=alpha, pair_partners=partners(benchmark))
     texts = label_embeddings(benchmark.captions.labels, columns, rng.normal(0, 0.05, (len(benchmark.captions), len(columns))),
                              alpha=alpha, pair_partners=partners(benchmark))
-    return rank_all(benchmark.queries, images, texts, RunConfig())
+    return rank_all(build_query_sets(benchmark), images, texts, RunConfig())
 
 
 def test_naive_implementation_agrees_with_the_library(built):
@@ -142,7 +143,7 @@ def test_naive_implementation_agrees_with_the_library(built):
     benchmark = load_benchmark(folder)
     assert benchmark.caption_style == style
     rankings = shortcut_rankings(benchmark)
-    library = compute_metrics(benchmark, rankings).metrics
+    library = compute_metrics(benchmark, build_query_sets(benchmark), rankings).metrics
     columns = ["image_id", "src_id", "edit_kind", "removed", "objects", "pair"]
     images = load_config(folder, "images").select_columns(columns).to_list()
     captions = load_config(folder, "captions").select_columns(

@@ -4,7 +4,7 @@ import pytest
 
 from odbench.benchmark import Items
 from odbench.errors import DatasetError
-from odbench.queries import same_objects_relevance
+from odbench.queries import build_query_sets, same_objects_relevance
 
 from tiny_dataset import columns, tiny_benchmark
 
@@ -33,7 +33,7 @@ def test_same_object_set_is_relevant_across_sources():
 
 
 def test_exhaustive_relevance_and_traps():
-    qs = tiny_benchmark("exhaustive").queries
+    qs = build_query_sets(tiny_benchmark("exhaustive"))
     # i1 lost its frisbee: the edited caption and i2's caption (dog and person, another source)
     # are relevant; i1's own original caption, which names the frisbee, is the trap.
     assert relevant(qs.i2t, "i1-no-frisbee") == {"c1-no-frisbee", "c2"}
@@ -45,7 +45,7 @@ def test_exhaustive_relevance_and_traps():
 
 
 def test_exhaustive_query_sets():
-    qs = tiny_benchmark("exhaustive").queries
+    qs = build_query_sets(tiny_benchmark("exhaustive"))
     assert set(qs.i2t.query_ids) == {"i1-no-frisbee", "i1-no-person", "i3-no-frisbee"}
     # t2i queries are the edited captions, of both kinds; originals are not queries.
     assert set(qs.t2i.query_ids) == {"c1-no-frisbee", "c1-no-person", "c3-no-frisbee"}
@@ -63,13 +63,13 @@ def test_exhaustive_query_sets():
 # ---- partial style: version 1's relevance, kept ----------------------------------------------
 
 def test_partial_relevance_is_per_source_and_by_subset():
-    qs = tiny_benchmark("partial").queries
+    qs = build_query_sets(tiny_benchmark("partial"))
     assert relevant(qs.i2t, "i1-no-frisbee") == {"c2", "c3", "c1-no-frisbee"}   # c1 names the frisbee
     assert relevant(qs.t2i, "c1") == {"i1", "i1-no-person"}                      # never i1-no-frisbee
 
 
 def test_partial_query_sets():
-    qs = tiny_benchmark("partial").queries
+    qs = build_query_sets(tiny_benchmark("partial"))
     assert set(qs.i2t.query_ids) == {"i1-no-frisbee", "i1-no-person", "i3-no-frisbee"}
     # t2i queries are original captions naming a removed object of their own image.
     assert set(qs.t2i.query_ids) == {"c1", "c2", "c5"}

@@ -66,14 +66,16 @@ def run(args: argparse.Namespace) -> int:
     from ..encoders import parse_model_args
     from ..errors import EncoderError
     from ..evaluate import RunConfig, build_encoder, evaluate
+    from ..queries import build_query_sets
 
     model_args = parse_model_args(args.model_arg)
     try:
         loaded = build_encoder(args.model, model_args, seed=args.seed)
         benchmark = load_benchmark(args.dataset, revision=args.revision)
+        queries = build_query_sets(benchmark)
         config = RunConfig(device=device, batch_size=args.batch_size, precision=args.precision,
                            num_workers=args.num_workers, seed=args.seed, k=args.k)
-        doc = evaluate(loaded, benchmark, config, dataset_source=args.dataset or benchmark.name)
+        doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name)
     except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
         raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "
                            f"no result was written") from None
