@@ -18,7 +18,16 @@ Rankings = dict[str, dict[str, list[str]]]
 
 
 class RankingError(ODBenchError):
-    """Rankings that do not fit the benchmark (missing, extra, unknown or repeated ids)."""
+    """Rankings that do not fit the benchmark; `reason` says how, as one of `REASONS` (the
+    leaderboard rejects a submission with that reason)."""
+
+    REASONS = ("missing-queries", "extra-queries", "wrong-length", "duplicate-id", "unknown-id")
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown ranking problem {reason!r}")
+        super().__init__(message)
+        self.reason = reason
 
 
 def rankings_hash(rankings: Mapping[str, Mapping[str, Sequence[str]]]) -> str:
@@ -40,23 +49,23 @@ def ranked_matrix(direction: Direction, ranking: Mapping[str, Sequence[str]], k:
     expected = set(direction.query_ids)
     missing = [q for q in direction.query_ids if q not in ranking]
     if missing:
-        raise RankingError(f"{name}: {len(missing)} missing queries, e.g. {missing[0]!r}")
+        raise RankingError("missing-queries", f"{name}: {len(missing)} missing queries, e.g. {missing[0]!r}")
     extra = sorted(set(ranking) - expected)
     if extra:
-        raise RankingError(f"{name}: {len(extra)} unexpected queries, e.g. {extra[0]!r}")
+        raise RankingError("extra-queries", f"{name}: {len(extra)} unexpected queries, e.g. {extra[0]!r}")
     length = expected_length(direction, k)
     index = {g: i for i, g in enumerate(direction.gallery_ids)}
     out = np.empty((len(direction.query_ids), length), dtype=np.int64)
     for row, q in enumerate(direction.query_ids):
         ids = ranking[q]
         if len(ids) != length:
-            raise RankingError(f"{name}: query {q!r} lists {len(ids)} ids, expected {length}")
+            raise RankingError("wrong-length", f"{name}: query {q!r} lists {len(ids)} ids, expected {length}")
         if len(set(ids)) != len(ids):
-            raise RankingError(f"{name}: query {q!r} lists the same id twice")
+            raise RankingError("duplicate-id", f"{name}: query {q!r} lists the same id twice")
         try:
             out[row] = [index[g] for g in ids]
         except KeyError as exc:
-            raise RankingError(f"{name}: query {q!r} lists unknown id {exc.args[0]!r}") from None
+            raise RankingError("unknown-id", f"{name}: query {q!r} lists unknown id {exc.args[0]!r}") from None
     return out
 
 

@@ -190,6 +190,12 @@ def test_an_exhaustive_dataset_is_recomputed_with_its_own_relevance(tmp_path):
     assert rejected.reason == "dataset-hash" and "caption_style is 'partial'" in rejected.detail
 
 
+def test_every_ranking_problem_is_a_rejection_reason():
+    from odbench.rankings import RankingError
+
+    assert set(RankingError.REASONS) <= set(REASONS)
+
+
 def test_every_reason_is_tested():
     # the others have tests of their own below, and in test_leaderboard_trust.py
     assert set(REASONS) - set(TAMPER) == {"dataset-unavailable", "duplicate-submission", "duplicate-rankings",

@@ -97,16 +97,17 @@ def test_macro_average_weighs_each_pair_equally():
     assert b.pairs == ("dog+frisbee",)
 
 
-@pytest.mark.parametrize("tamper, message", [
-    (lambda r: r["i2t"].pop("i1-no-person"), "missing"),
-    (lambda r: r["i2t"].__setitem__("i9", ["c1"]), "unexpected"),
-    (lambda r: r["t2i"]["c1"].__setitem__(0, "i99"), "unknown id"),
-    (lambda r: r["t2i"]["c1"].__setitem__(1, r["t2i"]["c1"][0]), "twice"),
-    (lambda r: r["std_t2i"]["c1"].pop(), "lists"),
+@pytest.mark.parametrize("tamper, reason, message", [
+    (lambda r: r["i2t"].pop("i1-no-person"), "missing-queries", "missing"),
+    (lambda r: r["i2t"].__setitem__("i9", ["c1"]), "extra-queries", "unexpected"),
+    (lambda r: r["t2i"]["c1"].__setitem__(0, "i99"), "unknown-id", "unknown id"),
+    (lambda r: r["t2i"]["c1"].__setitem__(1, r["t2i"]["c1"][0]), "duplicate-id", "twice"),
+    (lambda r: r["std_t2i"]["c1"].pop(), "wrong-length", "lists"),
 ])
-def test_malformed_rankings_are_rejected(tamper, message):
+def test_malformed_rankings_are_rejected(tamper, reason, message):
     b = tiny_benchmark()
     rankings = ideal_rankings(b)
     tamper(rankings)
-    with pytest.raises(RankingError, match=message):
+    with pytest.raises(RankingError, match=message) as raised:
         compute_metrics(b, build_query_sets(b), rankings)
+    assert raised.value.reason == reason          # the leaderboard's rejection reason
