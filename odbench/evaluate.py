@@ -23,7 +23,7 @@ from .metrics import DEFAULT_KS, compute_metrics
 from .progress import progress
 from .queries import DIRECTIONS, QuerySets
 from .rankings import rankings_hash, to_ids
-from .results import SCHEMA_VERSION, validate
+from .results import BenchmarkInfo, ModelInfo, ResultDocument, RunInfo
 from .retrieval import normalize, top_k
 
 
@@ -122,7 +122,7 @@ def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor
 
 
 def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, config: RunConfig, *,
-             dataset_source: str) -> dict[str, Any]:
+             dataset_source: str) -> ResultDocument:
     """Run the whole evaluation and return a validated result document; `queries` are the
     benchmark's query sets (`odbench.queries.build_query_sets`)."""
     if config.k < max(DEFAULT_KS):
@@ -141,20 +141,17 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
                            f"but text embeddings {text_emb.shape[1]}")
     rankings = rank_all(queries, image_emb, text_emb, config)
     report = compute_metrics(benchmark, queries, rankings, list_length=config.k)
-    doc = {
-        "schema_version": SCHEMA_VERSION,
-        "benchmark": {"name": benchmark.name, "version": benchmark.version, "revision": benchmark.revision,
-                      "spec_version": benchmark.spec_version, "caption_style": benchmark.caption_style,
-                      "dataset_hash": benchmark.dataset_hash, "source": dataset_source},
-        "model": loaded.identity(),
-        "run": {"odbench_version": __version__, "torch_version": torch.__version__, "device": config.device,
-                "precision": config.precision, "batch_size": config.batch_size,
-                "num_workers": config.num_workers, "seed": config.seed, "k": config.k,
-                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "wall_time_s": round(time.perf_counter() - started, 3)},
-        **report.as_dict(),
-        "rankings": rankings,
-        "rankings_sha256": rankings_hash(rankings),
-    }
-    validate(doc)
+    doc = ResultDocument(
+        benchmark=BenchmarkInfo(name=benchmark.name, version=benchmark.version, revision=benchmark.revision,
+                                spec_version=benchmark.spec_version, caption_style=benchmark.caption_style,
+                                dataset_hash=benchmark.dataset_hash, source=dataset_source),
+        model=ModelInfo(**loaded.identity()),
+        run=RunInfo(odbench_version=__version__, torch_version=torch.__version__, device=config.device,
+                    precision=config.precision, batch_size=config.batch_size, num_workers=config.num_workers,
+                    seed=config.seed, k=config.k,
+                    date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    wall_time_s=round(time.perf_counter() - started, 3)),
+        metrics=report.metrics, per_pair=report.per_pair, per_category=report.per_category,
+        query_counts=report.query_counts, rankings=rankings, rankings_sha256=rankings_hash(rankings))
+    doc.validate()
     return doc

@@ -29,8 +29,8 @@ from .escaping import md_code, md_link, md_text, one_line
 from .hashing import canonical_json
 from .metrics import MetricReport, compute_metrics
 from .queries import QuerySets, build_query_sets
-from .rankings import RankingError, rankings_hash
-from .results import schema_problem
+from .rankings import RankingError
+from .results import HEADLINE_METRICS, InvalidDocument, ResultDocument
 
 TOLERANCE = 1e-6
 DATASETS_FILE = "datasets.json"
@@ -70,14 +70,14 @@ class Rejection(Exception):
 class Accepted:
     path: Path
     shown: str                       # the path as printed (submissions/<...>.json)
-    doc: dict[str, Any]
+    doc: ResultDocument
     report: MetricReport             # recomputed: the leaderboard shows these numbers
 
     @property
     def identity(self) -> tuple[str, ...]:
         """Same model on the same dataset version = same entry (SPEC 7: one row per model)."""
-        m, b = self.doc["model"], self.doc["benchmark"]
-        return (b["name"], b["version"], m["spec"], canonical_json(m["args"]), str(m["weights_hash"]))
+        m, b = self.doc.model, self.doc.benchmark
+        return (b.name, b.version, m.spec, canonical_json(m.args), str(m.weights_hash))
 
 
 @dataclass(frozen=True)
@@ -185,12 +185,6 @@ class DatasetRegistry:
 
 # ---------------------------------------------------------------- checks
 
-def _check_schema(doc: Any) -> None:
-    problem = schema_problem(doc)
-    if problem is not None:
-        raise Rejection("schema", problem)
-
-
 def _fmt(value: Any) -> str:
     return "null" if value is None else ("(absent)" if value is _ABSENT else repr(value))
 
@@ -216,37 +210,37 @@ def differences(reported: Any, recomputed: Any, where: str) -> list[str]:
     return [] if same else [f"{where}: reported {_fmt(reported)}, recomputed {_fmt(recomputed)}"]
 
 
-def check_document(doc: Any, registry: DatasetRegistry) -> MetricReport:
-    """Run every check on one parsed document; raise Rejection or return the recomputed report."""
-    _check_schema(doc)
-    actual = rankings_hash(doc["rankings"])
-    if actual != doc["rankings_sha256"]:
-        raise Rejection("rankings-hash", f"rankings_sha256 is {doc['rankings_sha256'][:12]}..., "
-                        f"but the rankings hash to {actual[:12]}...")
-    b = doc["benchmark"]
-    benchmark, queries = registry.get(b["name"], b["version"])
-    if b["dataset_hash"] != benchmark.dataset_hash:
-        raise Rejection("dataset-hash", f"dataset_hash {b['dataset_hash'][:12]}... is not the hash of "
+def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument, MetricReport]:
+    """Run every check on one parsed document; raise Rejection or return the typed document and
+    the recomputed report."""
+    try:
+        doc = ResultDocument.from_json(data)
+    except InvalidDocument as exc:     # its reason is `schema` or `rankings-hash`
+        raise Rejection(exc.reason, str(exc)) from None
+    b = doc.benchmark
+    benchmark, queries = registry.get(b.name, b.version)
+    if b.dataset_hash != benchmark.dataset_hash:
+        raise Rejection("dataset-hash", f"dataset_hash {b.dataset_hash[:12]}... is not the hash of "
                         f"{benchmark.name}@{benchmark.version} ({benchmark.dataset_hash[:12]}...)")
     for key in ("spec_version", "caption_style"):
-        if b[key] != getattr(benchmark, key):
-            raise Rejection("dataset-hash", f"benchmark.{key} is {b[key]!r}, but "
+        if getattr(b, key) != getattr(benchmark, key):
+            raise Rejection("dataset-hash", f"benchmark.{key} is {getattr(b, key)!r}, but "
                             f"{benchmark.name}@{benchmark.version} has {getattr(benchmark, key)!r}")
-    if doc["run"]["k"] != LEADERBOARD_K:
-        raise Rejection("wrong-length", f"run.k is {doc['run']['k']}; the leaderboard takes the top "
+    if doc.run.k != LEADERBOARD_K:
+        raise Rejection("wrong-length", f"run.k is {doc.run.k}; the leaderboard takes the top "
                         f"{LEADERBOARD_K} of every query (odbench-eval --k {LEADERBOARD_K})")
     try:
-        report = compute_metrics(benchmark, queries, doc["rankings"], list_length=doc["run"]["k"])
+        report = compute_metrics(benchmark, queries, doc.rankings, list_length=doc.run.k)
     except RankingError as exc:   # its reason is one of REASONS
         raise Rejection(exc.reason, str(exc)) from None
     diffs: list[str] = []
     recomputed = report.as_dict()
     for part in ("metrics", "per_pair", "per_category", "query_counts"):
-        diffs += differences(doc[part], recomputed[part], part)
+        diffs += differences(getattr(doc, part), recomputed[part], part)
     if diffs:
         more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
         raise Rejection("metric-mismatch", diffs[0] + more)
-    return report
+    return doc, report
 
 
 def find_submissions(folder: Path) -> list[Path]:
@@ -287,16 +281,15 @@ def verify_all(paths: Iterable[Path], registry: DatasetRegistry, *,
     for path in paths:
         name = (shown or {}).get(path, str(path))
         try:
-            doc = read_submission(path)
-            entry = Accepted(path, name, doc, check_document(doc, registry))
-            b = doc["benchmark"]
-            dataset = f"{b['name']}@{b['version']}"
+            entry = Accepted(path, name, *check_document(read_submission(path), registry))
+            doc, b = entry.doc, entry.doc.benchmark
+            dataset = f"{b.name}@{b.version}"
             if entry.identity in first_of:
-                raise Rejection("duplicate-submission", f"same model ({doc['model']['spec']}, same args "
+                raise Rejection("duplicate-submission", f"same model ({doc.model.spec}, same args "
                                 f"and weights_hash) on {dataset} as the earlier {first_of[entry.identity]}")
-            rankings_key = (b["name"], b["version"], doc["rankings_sha256"])
+            rankings_key = (b.name, b.version, doc.rankings_sha256)
             if rankings_key in first_rankings:
-                raise Rejection("duplicate-rankings", f"same rankings (sha256 {doc['rankings_sha256'][:12]}...) "
+                raise Rejection("duplicate-rankings", f"same rankings (sha256 {doc.rankings_sha256[:12]}...) "
                                 f"on {dataset} as the earlier {first_rankings[rankings_key]}: one result is "
                                 f"listed once, under the model that produced it")
             if reproducer is not None:
@@ -314,12 +307,12 @@ def reproduction_check(max_parameters: int,
     """A `reproducer` for `verify_all`: re-run each model this repository can build whose
     parameter count is at most `max_parameters`; `report(shown, status)` hears about each file."""
     def check(entry: Accepted, registry: DatasetRegistry) -> None:
-        doc, b = entry.doc, entry.doc["benchmark"]
-        why_not = reproduce.why_not_rebuildable(doc["model"])
+        doc, b = entry.doc, entry.doc.benchmark
+        why_not = reproduce.why_not_rebuildable(doc.model.spec, doc.model.args)
         if why_not is not None:
             report(entry.shown, f"not re-run: {why_not}")
             return
-        claimed = doc["model"]["num_parameters"]
+        claimed = doc.model.num_parameters
         if claimed is None:
             report(entry.shown, "not re-run: the file gives no parameter count")
             return
@@ -328,18 +321,16 @@ def reproduction_check(max_parameters: int,
                                 f"limit of {reproduce.parameter_text(max_parameters)} (--max-params)")
             return
         try:
-            reproduce.rerun(doc, *registry.get(b["name"], b["version"]))
+            reproduce.rerun(doc, *registry.get(b.name, b.version))
         except reproduce.NotReproduced as exc:
             raise Rejection("not-reproduced", str(exc)) from None
-        report(entry.shown, f"reproduced (rankings sha256 {doc['rankings_sha256'][:12]}..., "
-                            f"weights_hash {str(doc['model']['weights_hash'])[:12]})")
+        report(entry.shown, f"reproduced (rankings sha256 {doc.rankings_sha256[:12]}..., "
+                            f"weights_hash {str(doc.model.weights_hash)[:12]})")
     return check
 
 
 # ---------------------------------------------------------------- markdown
 
-COLUMNS = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "hr@5",
-           "r_i2t@1", "r_t2i@1", "rsum")
 _CI_LIMIT = reproduce.parameter_text(reproduce.CI_MAX_PARAMETERS)
 HEADER = f"""<!-- Generated by `odbench leaderboard`; do not edit. Regenerate with `odbench leaderboard`. -->
 # ODBench leaderboard
@@ -377,10 +368,10 @@ def _date(text: str) -> str:
         return text[:10]
 
 
-def _model(doc: dict[str, Any]) -> str:
-    m = doc["model"]
-    args = ", ".join(f"{k}={v}" for k, v in sorted(m["args"].items()))
-    return md_code(m["spec"]) + (f" ({md_text(args)})" if args else "") + (" (untrained)" if m["untrained"] else "")
+def _model(doc: ResultDocument) -> str:
+    m = doc.model
+    args = ", ".join(f"{k}={v}" for k, v in sorted(m.args.items()))
+    return md_code(m.spec) + (f" ({md_text(args)})" if args else "") + (" (untrained)" if m.untrained else "")
 
 
 def _link(path: Path, output_dir: Path, *, full: bool = False) -> str:
@@ -398,8 +389,8 @@ def render(outcome: Outcome, output_dir: Path) -> str:
     """The leaderboard as markdown: same outcome and paths -> same bytes."""
     groups: dict[tuple[str, str], list[Accepted]] = {}
     for entry in outcome.accepted:
-        b = entry.doc["benchmark"]
-        groups.setdefault((b["name"], b["version"]), []).append(entry)
+        b = entry.doc.benchmark
+        groups.setdefault((b.name, b.version), []).append(entry)
     lines = [HEADER]
     if not groups:
         lines.append("No accepted submissions yet.\n")
@@ -407,20 +398,20 @@ def render(outcome: Outcome, output_dir: Path) -> str:
     for name, version in sorted(groups, key=lambda g: (g[0], [-v for v in _version_key(g[1])])):
         entries = sorted(groups[(name, version)], key=lambda e: (
             -(e.report.metrics["odmap@10"] if e.report.metrics["odmap@10"] is not None else float("-inf")),
-            e.doc["model"]["spec"], e.shown))
-        b = entries[0].doc["benchmark"]
+            e.doc.model.spec, e.shown))
+        b = entries[0].doc.benchmark
         lines += [f"## {md_text(name)} v{md_text(version)}\n",
-                  f"Dataset hash {md_code(b['dataset_hash'][:16])}; SPEC v{md_text(b['spec_version'])}, "
-                  f"{md_text(b['caption_style'])} captions.\n",
-                  "| rank | model | params | reproduced | " + " | ".join(COLUMNS) + " | date | submission |",
-                  "|---:|---|---:|---|" + "---:|" * len(COLUMNS) + "---|---|"]
+                  f"Dataset hash {md_code(b.dataset_hash[:16])}; SPEC v{md_text(b.spec_version)}, "
+                  f"{md_text(b.caption_style)} captions.\n",
+                  "| rank | model | params | reproduced | " + " | ".join(HEADLINE_METRICS) + " | date | submission |",
+                  "|---:|---|---:|---|" + "---:|" * len(HEADLINE_METRICS) + "---|---|"]
         for rank, e in enumerate(entries, 1):
             m = e.report.metrics
-            numbers = [_number(m.get(c), 2 if c == "rsum" else 4) for c in COLUMNS]
-            model = e.doc["model"]
-            lines.append(f"| {rank} | {_model(e.doc)} | {reproduce.parameter_text(model['num_parameters'])} | "
+            numbers = [_number(m.get(c), 2 if c == "rsum" else 4) for c in HEADLINE_METRICS]
+            model = e.doc.model
+            lines.append(f"| {rank} | {_model(e.doc)} | {reproduce.parameter_text(model.num_parameters)} | "
                          f"{reproduce.ci_status(model)} | " + " | ".join(numbers)
-                         + f" | {md_text(_date(e.doc['run']['date']))} | {_link(e.path, output_dir)} |")
+                         + f" | {md_text(_date(e.doc.run.date))} | {_link(e.path, output_dir)} |")
         lines.append("")
     lines.append("## Rejected submissions\n")
     if not outcome.rejected:

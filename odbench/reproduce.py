@@ -19,6 +19,7 @@ from .benchmark import Benchmark
 from .errors import ODBenchError
 from .queries import QuerySets
 from .reference import REFERENCE_MODELS
+from .results import ModelInfo, ResultDocument
 
 # CI re-runs the models up to this size on every change. On the 2-core CI machine the reference
 # models (3.6 M) take about 25 s each; an untrained open_clip ViT-B-32 (151 M) about 3 minutes.
@@ -47,12 +48,12 @@ def parameter_text(n: int | None) -> str:
     return str(n)
 
 
-def why_not_rebuildable(model: Mapping[str, Any]) -> str | None:
-    """None when the repository can build this model from the spec and args alone, else why not."""
-    prefix, sep, rest = model["spec"].partition(":")
+def why_not_rebuildable(spec: str, args: Mapping[str, Any]) -> str | None:
+    """None when the repository can build the model `spec` with `args` by itself, else why not."""
+    prefix, sep, rest = spec.partition(":")
     if not sep or prefix not in _REBUILDABLE_ARGS:
         return "the model is code from outside odbench"
-    extra = sorted(set(model["args"]) - _REBUILDABLE_ARGS[prefix])
+    extra = sorted(set(args) - _REBUILDABLE_ARGS[prefix])
     if extra:
         return f"{prefix}: models are rebuilt only with the arguments " \
                f"{sorted(_REBUILDABLE_ARGS[prefix]) or 'none'}, the file has {extra[0]!r}"
@@ -63,40 +64,40 @@ def why_not_rebuildable(model: Mapping[str, Any]) -> str | None:
     return None
 
 
-def ci_status(model: Mapping[str, Any]) -> str:
+def ci_status(model: ModelInfo) -> str:
     """The leaderboard's `reproduced` column: 'yes' (CI re-runs it), 'skipped' or 'no'."""
-    if why_not_rebuildable(model) is not None:
+    if why_not_rebuildable(model.spec, model.args) is not None:
         return "no"
-    n = model["num_parameters"]
+    n = model.num_parameters
     return "yes" if n is not None and n <= CI_MAX_PARAMETERS else "skipped"
 
 
 _IDENTITY = ("weights_hash", "num_parameters", "untrained", "name")
 
 
-def rerun(doc: Mapping[str, Any], benchmark: Benchmark, queries: QuerySets) -> dict[str, Any]:
+def rerun(doc: ResultDocument, benchmark: Benchmark, queries: QuerySets) -> ResultDocument:
     """Rebuild the model of a checked document, evaluate it again on `benchmark` (with its query
     sets) and return the new document; raise NotReproduced when the model's identity or the
     rankings hash differ."""
     from .evaluate import RunConfig, build_encoder, evaluate
 
-    model, run = doc["model"], doc["run"]
-    why_not = why_not_rebuildable(model)
+    model, run = doc.model, doc.run
+    why_not = why_not_rebuildable(model.spec, model.args)
     if why_not is not None:
         raise ValueError(f"not rebuildable: {why_not}")   # callers check first
     try:
-        loaded = build_encoder(model["spec"], dict(model["args"]), seed=run["seed"])
+        loaded = build_encoder(model.spec, dict(model.args), seed=run.seed)
     except ODBenchError as exc:
-        raise NotReproduced(f"{model['spec']} could not be rebuilt: {exc}") from None
+        raise NotReproduced(f"{model.spec} could not be rebuilt: {exc}") from None
     rebuilt = loaded.identity()
     for key in _IDENTITY:   # before evaluating: a wrong parameter count must not cost a run
-        if rebuilt[key] != model[key]:
-            raise NotReproduced(f"the rebuilt {model['spec']} has {key} {rebuilt[key]!r}, "
-                                f"the file says {model[key]!r}")
-    config = RunConfig(device="cpu", batch_size=run["batch_size"], precision=run["precision"],
-                       num_workers=0, seed=run["seed"], k=run["k"])
-    new = evaluate(loaded, benchmark, queries, config, dataset_source=doc["benchmark"]["source"])
-    if new["rankings_sha256"] != doc["rankings_sha256"]:
-        raise NotReproduced(f"re-running {model['spec']} gives rankings sha256 "
-                            f"{new['rankings_sha256'][:12]}..., the file has {doc['rankings_sha256'][:12]}...")
+        if rebuilt[key] != getattr(model, key):
+            raise NotReproduced(f"the rebuilt {model.spec} has {key} {rebuilt[key]!r}, "
+                                f"the file says {getattr(model, key)!r}")
+    config = RunConfig(device="cpu", batch_size=run.batch_size, precision=run.precision,
+                       num_workers=0, seed=run.seed, k=run.k)
+    new = evaluate(loaded, benchmark, queries, config, dataset_source=doc.benchmark.source)
+    if new.rankings_sha256 != doc.rankings_sha256:
+        raise NotReproduced(f"re-running {model.spec} gives rankings sha256 "
+                            f"{new.rankings_sha256[:12]}..., the file has {doc.rankings_sha256[:12]}...")
     return new

@@ -91,9 +91,9 @@ class Evaluator:
             doc = evaluate(load_encoder(spec, args or {}), *self.benchmarks[key], RunConfig(batch_size=64),
                            dataset_source=key)
             results_mod.save(doc, out, overwrite=True)
-            log(f"evaluated {name} in {time.perf_counter() - t:.0f}s: odmap@10={doc['metrics']['odmap@10']:.4f} "
-                f"cmap@10={doc['metrics']['cmap@10']:.4f} hr@5={doc['metrics']['hr@5']:.4f} "
-                f"rsum={doc['metrics']['rsum']:.1f}")
+            log(f"evaluated {name} in {time.perf_counter() - t:.0f}s: odmap@10={doc.metrics['odmap@10']:.4f} "
+                f"cmap@10={doc.metrics['cmap@10']:.4f} hr@5={doc.metrics['hr@5']:.4f} "
+                f"rsum={doc.metrics['rsum']:.1f}")
         doc = json.loads(out.read_text())
         return {m: doc["metrics"][m] for m in METRICS}
 

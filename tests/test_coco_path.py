@@ -122,4 +122,4 @@ def test_eval_runs_on_the_coco_build(builds, tmp_path):
     _, out, _ = builds[0]
     assert odbench_eval(["--model", "mock:random", "--dataset", str(out), "--output", str(tmp_path / "r.json")]) == 0
     doc = results.load(tmp_path / "r.json")
-    assert doc["benchmark"]["name"] == "odbench-coco"
+    assert doc.benchmark.name == "odbench-coco"

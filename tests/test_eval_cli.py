@@ -54,9 +54,9 @@ def test_file_encoder_writes_a_valid_result(dataset, encoder_file, tmp_path, cap
     out = tmp_path / "result.json"
     assert run_eval(dataset, out, f"{encoder_file}:BagOfColours", "--batch-size", "2") == 0
     doc = results.load(out)
-    assert doc["benchmark"]["name"] == "odbench-tiny"
-    assert set(doc["rankings"]) == {"i2t", "t2i", "std_i2t", "std_t2i"}
-    assert 0.0 <= doc["metrics"]["odmap@10"] <= 1.0
+    assert doc.benchmark.name == "odbench-tiny"
+    assert set(doc.rankings) == {"i2t", "t2i", "std_i2t", "std_t2i"}
+    assert 0.0 <= doc.metrics["odmap@10"] <= 1.0
     assert "odmap@10" in capsys.readouterr().out            # the summary table
     assert odbench(["validate", str(out)]) == 0
 
@@ -75,17 +75,17 @@ def test_random_init_open_clip_is_reproducible(dataset, tmp_path):
         assert run_eval(dataset, out, "open_clip:odbench-tiny", "--seed", "3") == 0
         docs.append(results.load(out))
     first, second = docs
-    assert first["model"]["untrained"] is True
-    assert first["metrics"] == second["metrics"]
-    assert first["rankings_sha256"] == second["rankings_sha256"]
-    assert first["model"]["weights_hash"] == second["model"]["weights_hash"]
+    assert first.model.untrained is True
+    assert first.metrics == second.metrics
+    assert first.rankings_sha256 == second.rankings_sha256
+    assert first.model.weights_hash == second.model.weights_hash
 
 
 def test_longer_ranked_lists(dataset, tmp_path):
     out = tmp_path / "k12.json"
     assert run_eval(dataset, out, "mock:random", "--k", "12") == 0
     doc = results.load(out)
-    assert doc["run"]["k"] == 12
+    assert doc.run.k == 12
 
 
 @pytest.mark.parametrize("model, message", [

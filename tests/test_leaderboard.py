@@ -249,9 +249,9 @@ def test_leaderboard_is_deterministic(repo):
 def test_render_orders_by_odmap_then_spec(valid, registry, tmp_path):
     outcome = verify({"x.json": valid}, tmp_path, registry)
     [entry] = outcome.accepted
-    other = copy.deepcopy(valid)
-    other["model"]["spec"] = "a:first"                 # same numbers, earlier spec: ranked first
-    # (as a file it would be a duplicate-rankings rejection; render only orders what it gets)
+    other = dataclasses.replace(entry.doc, model=dataclasses.replace(entry.doc.model, spec="a:first"))
+    # same numbers, earlier spec: ranked first (as a file it would be a duplicate-rankings
+    # rejection; render only orders what it gets)
     outcome.accepted.append(dataclasses.replace(entry, path=tmp_path / "y.json", shown="y.json", doc=other))
     text = render(outcome, tmp_path)
     assert text.index("`a:first`") < text.index("`mock:random`")

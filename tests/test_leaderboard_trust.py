@@ -172,9 +172,10 @@ def test_leaderboard_md_honours_the_umask(repo, original):
 # ---------------------------------------------------------------- reproduction
 
 def evaluated(benchmark, spec: str, args: dict | None = None) -> dict:
-    """A result document exactly as odbench-eval makes it (CPU, seed 0, K 10)."""
+    """A result file's content exactly as odbench-eval writes it (CPU, seed 0, K 10)."""
     loaded = build_encoder(spec, args or {}, seed=0)
-    return evaluate(loaded, benchmark, build_query_sets(benchmark), RunConfig(batch_size=4), dataset_source=NAME)
+    queries = build_query_sets(benchmark)
+    return evaluate(loaded, benchmark, queries, RunConfig(batch_size=4), dataset_source=NAME).to_json()
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +196,7 @@ def test_rebuildable_models_are_re_run_and_reproduced(honest, registry, tmp_path
     outcome, heard = reproduce_all(honest, tmp_path, registry)
     assert outcome.rejected == [] and len(outcome.accepted) == 3
     assert all(status.startswith("reproduced (rankings sha256 ") for status in heard.values()), heard
-    assert {ci_status(e.doc["model"]) for e in outcome.accepted} == {"yes"}
+    assert {ci_status(e.doc.model) for e in outcome.accepted} == {"yes"}
 
 
 def test_a_result_relabelled_as_another_reference_model_is_not_reproduced(honest, registry, tmp_path):
@@ -244,7 +245,7 @@ def test_what_is_not_re_run_is_said_and_marked(original, loaded_tiny, registry, 
 def test_only_built_in_models_with_their_own_weights_are_rebuilt(spec, args, why):
     from odbench.reproduce import why_not_rebuildable
 
-    assert why in why_not_rebuildable({"spec": spec, "args": args})
+    assert why in why_not_rebuildable(spec, args)
 
 
 def test_cli_reproduce_in_a_fresh_process(honest, loaded_tiny, repo):

@@ -6,11 +6,12 @@ valid document with one thing wrong.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
 
-from odbench.results import dump
+from odbench.results import InvalidDocument, ResultDocument, dump, load, save
 
 from console import assert_one_line_error, run_console
 from fake_results import make_submission
@@ -85,3 +86,34 @@ def test_validate_accepts_the_valid_document(valid, tmp_path):
     path.write_text(dump(valid))
     proc = run_console("odbench", "validate", path)
     assert proc.returncode == 0 and proc.stderr == "" and ": valid (mock:random" in proc.stdout
+
+
+# ---- the typed document: what code reads, while the JSON Schema stays the file format ----------
+
+def test_the_typed_document_round_trips_a_file_exactly(valid, tmp_path):
+    doc = ResultDocument.from_json(copy.deepcopy(valid))
+    assert (doc.benchmark.name, doc.model.spec, doc.run.k) == ("odbench-tiny", "mock:random", 10)
+    assert doc.metrics["odmap@10"] == valid["metrics"]["odmap@10"]
+    assert doc.to_json() == valid
+    path = tmp_path / "saved.json"
+    save(doc, path)
+    assert path.read_text(encoding="utf-8") == dump(valid) and load(path) == doc
+    # run.num_workers is optional in the schema (this file has none): present or not, it round-trips
+    assert "num_workers" not in valid["run"]
+    newer = _set(copy.deepcopy(valid), "run/num_workers", 2)
+    assert ResultDocument.from_json(newer).run.num_workers == 2
+    assert ResultDocument.from_json(newer).to_json() == newer
+
+
+def test_the_typed_document_accepts_only_what_the_schema_accepts(valid):
+    broken = _set(copy.deepcopy(valid), "run/k", 9)
+    with pytest.raises(InvalidDocument, match="schema violation at /run/k: must be >= 10") as raised:
+        ResultDocument.from_json(broken)
+    assert raised.value.reason == "schema"
+    edited = _set(copy.deepcopy(valid), "rankings_sha256", "0" * 64)
+    with pytest.raises(InvalidDocument, match="but the rankings hash to") as raised:
+        ResultDocument.from_json(edited)
+    assert raised.value.reason == "rankings-hash"
+    doc = dataclasses.replace(ResultDocument.from_json(valid), rankings_sha256="0" * 64)
+    with pytest.raises(InvalidDocument):
+        doc.validate()

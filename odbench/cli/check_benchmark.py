@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
     from ..data import load_benchmark
-    from ..results import write_atomic
+    from ..files import write_atomic
     from ..validity import check_benchmark
 
     if args.output is not None and not args.output:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import ODBenchError
 from .common import quiet_libraries, resolve_device, user_errors
 
-HEADLINE = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "hr@5",
-            "r_i2t@1", "r_t2i@1", "rsum")
+if TYPE_CHECKING:   # the results module loads jsonschema: imported when a result exists
+    from ..results import ResultDocument
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,11 +34,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
 
 
-def summary_table(doc: dict) -> str:
-    m = doc["metrics"]
-    width = max(len(k) for k in HEADLINE)
-    lines = [f"{doc['model']['spec']} on {doc['benchmark']['name']} v{doc['benchmark']['version']}"]
-    for key in HEADLINE:
+def summary_table(doc: ResultDocument) -> str:
+    from ..results import HEADLINE_METRICS
+
+    m = doc.metrics
+    width = max(len(k) for k in HEADLINE_METRICS)
+    lines = [f"{doc.model.spec} on {doc.benchmark.name} v{doc.benchmark.version}"]
+    for key in HEADLINE_METRICS:
         value = m.get(key)
         shown = "n/a" if value is None else (f"{value:8.2f}" if key == "rsum" else f"{value:8.4f}")
         lines.append(f"  {key:<{width}}  {shown}")
@@ -50,10 +53,11 @@ MAX_K = 100   # result.schema.json's bound on run.k
 @user_errors
 def run(args: argparse.Namespace) -> int:
     from .. import results
+    from ..files import check_output_path
 
     # Everything the user can get wrong is checked before the model is built (and before the
     # heavy imports): an evaluation can take minutes, and its result must have somewhere to go.
-    output = results.check_output_path(args.output, overwrite=args.overwrite)
+    output = check_output_path(args.output, overwrite=args.overwrite)
     if args.batch_size < 1:
         raise ODBenchError("--batch-size must be at least 1")
     if not 10 <= args.k <= MAX_K:
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                            f"no result was written") from None
     results.save(doc, output, overwrite=args.overwrite)
     print(summary_table(doc))
-    print(f"wrote {output} (rankings sha256 {doc['rankings_sha256'][:12]}...)")
+    print(f"wrote {output} (rankings sha256 {doc.rankings_sha256[:12]}...)")
     return 0
 
 

@@ -63,9 +63,9 @@ def _diff_summary(old: str, new: str, output: Path) -> tuple[str, list[str]]:
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
     from ..escaping import one_line
+    from ..files import check_output_path, write_atomic
     from ..leaderboard import find_submissions, render, reproduction_check, verify_all
     from ..reproduce import CI_MAX_PARAMETERS
-    from ..results import check_output_path, write_atomic
 
     submissions, output = Path(args.submissions), Path(args.output)
     if not submissions.is_dir():

@@ -17,7 +17,6 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     for path in args.files:
         doc = results.load(path)
-        m = doc["metrics"]
-        print(f"{path}: valid ({doc['model']['spec']} on {doc['benchmark']['name']} "
-              f"v{doc['benchmark']['version']}, odmap@10={m['odmap@10']})")
+        print(f"{path}: valid ({doc.model.spec} on {doc.benchmark.name} "
+              f"v{doc.benchmark.version}, odmap@10={doc.metrics['odmap@10']})")
     return 0

@@ -1,0 +1,51 @@
+"""Output files: refuse, before any work is done, a path that could not be written at the end;
+then write through a temporary file and a rename, so that no reader ever sees half a file."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from .errors import ResultError
+from .escaping import one_line
+
+
+def check_output_path(path: str | os.PathLike, *, overwrite: bool = False, option: str = "--output") -> Path:
+    """Refuse, before any work is done, an output that could not be written at the end."""
+    if not str(path).strip():
+        raise ResultError(f"{option} is empty: name a file, e.g. {option} results/my-model.json")
+    path = Path(path)
+    shown = one_line(path)
+    if path.is_dir():
+        raise ResultError(f"{option} {shown} is a folder; name a file in it, e.g. {path / 'result.json'}")
+    if path.exists() and not overwrite:
+        raise ResultError(f"{shown} already exists; pass --overwrite to replace it")
+    if path.exists() and not path.is_file():
+        raise ResultError(f"{option} {shown} exists and is not a regular file")
+    for folder in (path.parent, *path.parent.parents):   # the nearest existing ancestor decides
+        if folder.exists():
+            if not folder.is_dir():
+                raise ResultError(f"{option} {shown}: {one_line(folder)} is a file, not a folder")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ResultError(f"{option} {shown}: cannot write into {one_line(folder)}")
+            break
+    return path
+
+
+def write_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
+    """Write `text` to `path` through a temporary file and a rename, so a crash or an error
+    never leaves a half-written file. Refuses to replace an existing file unless told to."""
+    path = check_output_path(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
+    # (tempfile.mkstemp would make it 0600); O_EXCL never clobbers another writer's file.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
