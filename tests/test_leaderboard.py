@@ -10,7 +10,10 @@ import pytest
 
 from odbench.cli.main import main as odbench
 from odbench.data import load_benchmark
-from odbench.leaderboard import REASONS, DatasetRegistry, find_submissions, render, verify_all
+from odbench.leaderboard.checks import find_submissions, verify_all
+from odbench.leaderboard.datasets import DatasetRegistry
+from odbench.leaderboard.markdown import render
+from odbench.leaderboard.rejection import REASONS
 from odbench.rankings import rankings_hash
 from odbench.results import dump
 

@@ -36,7 +36,13 @@ def add_parser(subparsers) -> None:
 
 
 def _registry(args: argparse.Namespace, submissions: Path):
-    from ..leaderboard import DATASETS_FILE, DatasetRegistry, parse_dataset_option, parse_source, read_datasets_file
+    from ..leaderboard.datasets import (
+        DATASETS_FILE,
+        DatasetRegistry,
+        parse_dataset_option,
+        parse_source,
+        read_datasets_file,
+    )
 
     sources = {}
     listed = submissions / DATASETS_FILE
@@ -64,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     quiet_libraries()
     from ..escaping import one_line
     from ..files import check_output_path, write_atomic
-    from ..leaderboard import find_submissions, render, reproduction_check, verify_all
+    from ..leaderboard.checks import find_submissions, reproduction_check, verify_all
+    from ..leaderboard.markdown import render
     from ..reproduce import CI_MAX_PARAMETERS
 
     submissions, output = Path(args.submissions), Path(args.output)

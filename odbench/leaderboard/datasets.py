@@ -1,0 +1,100 @@
+"""The datasets a submission may name, by "name@version": the embedded ones, those listed in
+submissions/datasets.json and those given with --dataset NAME@VERSION=PATH."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from .. import strict_json
+from ..benchmark import Benchmark
+from ..data import EMBEDDED_DIR, load_benchmark, read_manifest
+from ..errors import ODBenchError, ResultError
+from ..escaping import one_line
+from ..queries import QuerySets, build_query_sets
+from .rejection import Rejection
+
+DATASETS_FILE = "datasets.json"
+_KEY = r"[^@\s]+@\d+\.\d+\.\d+"    # NAME@VERSION, version in semver
+
+
+def parse_source(text: str, base: Path | None = None) -> tuple[str, str | None]:
+    """'path', 'org/repo' or 'org/repo@revision' -> (location, revision). A relative folder is
+    taken relative to `base` (the folder of datasets.json) when it exists there."""
+    if base is not None and not os.path.isabs(text) and (base / text).is_dir():
+        return str(base / text), None
+    if "@" in text and not Path(text).exists():
+        location, revision = text.rsplit("@", 1)
+        if location and revision:
+            return location, revision
+        raise ODBenchError(f"bad dataset source {text!r}: expected PATH, org/repo or org/repo@revision")
+    return text, None
+
+
+def parse_dataset_option(text: str) -> tuple[str, str]:
+    """`--dataset NAME@VERSION=PATH` -> ("NAME@VERSION", "PATH")."""
+    key, sep, source = text.partition("=")
+    if not sep or not source or not re.fullmatch(_KEY, key):
+        raise ODBenchError(f"--dataset expects NAME@VERSION=PATH (e.g. odbench-coco@1.0.0=data/odbench-coco), got {text!r}")
+    return key, source
+
+
+def read_datasets_file(path: Path) -> dict[str, str]:
+    """The optional submissions/datasets.json: {"name@version": "path or org/repo@revision"}."""
+    if path.is_symlink():
+        raise ODBenchError(f"{one_line(path)} is a symbolic link; it must be a regular file (links are not followed)")
+    try:
+        data = strict_json.read(path, what="datasets file")
+    except ResultError as exc:
+        raise ODBenchError(f"{exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ODBenchError(f"{path} must map \"name@version\" to a path or org/repo@revision string")
+    bad = [key for key in data if not re.fullmatch(_KEY, key)]
+    if bad:
+        raise ODBenchError(f"{path}: key {bad[0]!r} is not NAME@VERSION (e.g. odbench-coco@1.0.0)")
+    return data
+
+
+class DatasetRegistry:
+    """Known datasets by "name@version": embedded ones, then datasets.json, then --dataset
+    (later sources win). Each is loaded, hash-verified and given its query sets once, on first
+    use."""
+
+    def __init__(self, sources: Mapping[str, tuple[str, str | None]] | None = None,
+                 embedded_dir: Path = EMBEDDED_DIR) -> None:
+        self._sources: dict[str, tuple[str, str | None]] = {}
+        if embedded_dir.is_dir():
+            for folder in sorted(p for p in embedded_dir.iterdir() if p.is_dir()):
+                manifest = read_manifest(folder)   # only the one-row manifest config
+                self._sources[f"{manifest['name']}@{manifest['version']}"] = (str(folder), None)
+        self._sources.update(sources or {})
+        self._loaded: dict[str, tuple[Benchmark, QuerySets] | Rejection] = {}
+
+    def known(self) -> list[str]:
+        return sorted(self._sources)
+
+    def get(self, name: str, version: str) -> tuple[Benchmark, QuerySets]:
+        key = f"{name}@{version}"
+        if key not in self._sources:
+            known = ", ".join(self.known()) or "none"
+            raise Rejection("unknown-dataset", f"no known dataset is {key} (known: {known}); register it "
+                            f"with --dataset {key}=PATH or in submissions/{DATASETS_FILE}")
+        if key not in self._loaded:
+            self._loaded[key] = self._load(key)
+        value = self._loaded[key]
+        if isinstance(value, Rejection):   # cached, so a broken dataset is loaded once
+            raise value
+        return value
+
+    def _load(self, key: str) -> tuple[Benchmark, QuerySets] | Rejection:
+        location, revision = self._sources[key]
+        try:
+            benchmark = load_benchmark(location, revision=revision)
+            queries = build_query_sets(benchmark)
+        except ODBenchError as exc:
+            return Rejection("dataset-unavailable", f"{key} could not be loaded: {exc}")
+        if f"{benchmark.name}@{benchmark.version}" != key:
+            return Rejection("dataset-unavailable", f"{key} is registered as {location}, whose manifest "
+                             f"says {benchmark.name}@{benchmark.version}")
+        return benchmark, queries
