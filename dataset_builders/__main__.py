@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from odbench.dataset_format import EXHAUSTIVE, PARTIAL
+
 from .coco_format import InputNames, read_coco
 from .embedded import CITATION, PictoRecipe, build_picto, embedded_path, read_pictoworld
 from .hf_folder import DatasetCard
@@ -203,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     _coco_args(p, "", "test split")
     p.add_argument("--karpathy", default=None, metavar="JSON",
                    help="Karpathy split file (dataset_coco.json); then both sides name their split(s)")
-    p.add_argument("--caption-style", choices=("partial", "exhaustive"), default="partial",
+    p.add_argument("--caption-style", choices=(PARTIAL, EXHAUSTIVE), default=PARTIAL,
                    help="SPEC section 1: partial for human captions (COCO); exhaustive only when every "
                         "caption names every annotated object")
     p.add_argument("--controls-per-decorrelate", type=float, default=1.0,

@@ -25,9 +25,10 @@ import pyarrow.parquet as pq
 import yaml
 from PIL import Image as PILImage
 
-from odbench.hashing import canonical_json, config_hash, dataset_hash, definitions
+from odbench.dataset_format import COMPUTED_MANIFEST_KEYS, MANIFEST, decode_manifest, definitions, verify_content_hashes
+from odbench.errors import DatasetError
+from odbench.hashing import canonical_json, config_hash, dataset_hash
 
-MANIFEST = "manifest"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -237,7 +238,7 @@ def write_dataset_folder(out_dir: str | os.PathLike, configs: Mapping[str, tuple
         raise ValueError("the manifest config is written by write_dataset_folder, not passed in")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True to replace it")
-    for key in ("content_hashes", "dataset_hash"):
+    for key in COMPUTED_MANIFEST_KEYS:
         if key in manifest:
             raise ValueError(f"manifest[{key!r}] is computed here, do not pass it")
     for key in ("name", "version"):
@@ -328,11 +329,9 @@ def read_card_metadata(folder: str | os.PathLike) -> dict[str, Any]:
 
 
 def verify_dataset_folder(folder: str | os.PathLike) -> dict[str, Any]:
-    """Load every config with `load_dataset` and check the manifest hashes; returns the manifest.
-
-    Raises ValueError naming the config whose content does not match.
+    """Load every config with `load_dataset` and check the manifest hashes; returns the manifest
+    (decoded: odbench.dataset_format). Raises ValueError naming what does not match.
     """
-    import json
     folder = Path(folder)
     meta = read_card_metadata(folder)
     configs = [c["config_name"] for c in meta.get("configs", [])]
@@ -341,17 +340,14 @@ def verify_dataset_folder(folder: str | os.PathLike) -> dict[str, Any]:
     split = meta["configs"][0]["data_files"][0]["split"]
     cache = tempfile.mkdtemp(prefix="odbench-hf-cache-")
     try:
-        manifest = dict(_load(folder, MANIFEST, split, cache)[0])
-        expected = json.loads(manifest["content_hashes"])
+        manifest = decode_manifest(_load(folder, MANIFEST, split, cache).to_list())
+        expected = manifest["content_hashes"]
         if set(expected) != set(configs) - {MANIFEST}:
             raise ValueError(f"{folder}: manifest hashes {sorted(expected)} but the card declares "
                              f"{sorted(set(configs) - {MANIFEST})}")
-        for name in expected:
-            got = config_hash(_load(folder, name, split, cache))
-            if got != expected[name]:
-                raise ValueError(f"{folder}: config {name!r} has hash {got}, manifest says {expected[name]}")
-        if dataset_hash(expected, definitions(manifest)) != manifest["dataset_hash"]:
-            raise ValueError(f"{folder}: dataset_hash does not match content_hashes")
+        verify_content_hashes({name: _load(folder, name, split, cache) for name in expected}, manifest)
+    except DatasetError as exc:
+        raise ValueError(f"{folder}: {exc}") from None
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return manifest

@@ -23,8 +23,7 @@ from PIL import Image
 
 from dataset_builders.inpainters import Inpainter, editor_string, get_inpainter
 from dataset_builders.source import SourceImage
-
-DECORRELATE, CONTROL = "decorrelate", "control"
+from odbench.dataset_format import CONTROL, DECORRELATE
 
 # Reason codes of ineligible edits; several are joined with ",".
 REASON_CROWD = "crowd"

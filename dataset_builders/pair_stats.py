@@ -189,20 +189,3 @@ def suggest_min_support(stats: list[PairStat]) -> tuple[int, int] | None:
         value = supports[0]
     return value, sum(1 for n in supports if n >= value)
 
-
-def pair_features():
-    """`datasets.Features` of the `pairs` config (imported lazily: datasets is heavy)."""
-    from datasets import Features, Value
-    return Features({
-        "a": Value("string"), "b": Value("string"),
-        "supercategory_a": Value("string"), "supercategory_b": Value("string"),
-        "n_a": Value("int64"), "n_b": Value("int64"), "n_ab": Value("int64"),
-        "n_images": Value("int64"),
-        "p_b_given_a": Value("float64"), "p_a_given_b": Value("float64"), "npmi": Value("float64"),
-    })
-
-
-def pair_stats_features():
-    """`datasets.Features` of the `pair_stats` config: `pairs` plus `selected` and `reason`."""
-    from datasets import Features, Value
-    return Features({**pair_features(), "selected": Value("bool"), "reason": Value("string")})

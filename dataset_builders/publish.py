@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from dataset_builders.hf_folder import MANIFEST, read_card_metadata, verify_dataset_folder
+from dataset_builders.hf_folder import verify_dataset_folder
+from odbench import data
+from odbench.errors import DatasetError
 
 REPO_TYPE = "dataset"
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -40,22 +40,15 @@ class PublishResult:
     dataset_hash: str
 
 
-def read_manifest(folder: str | os.PathLike) -> dict[str, str]:
-    """The single manifest row of a built folder, read with pyarrow (no hashing)."""
+def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of a built folder, read as the loader reads it (no hashing)."""
     folder = Path(folder)
     if not (folder / "README.md").is_file():
         raise PublishError(f"{folder} is not a dataset folder (no README.md)")
-    meta = read_card_metadata(folder)
-    entry = next((c for c in meta.get("configs", []) if c.get("config_name") == MANIFEST), None)
-    if entry is None:
-        raise PublishError(f"{folder}/README.md declares no {MANIFEST!r} config")
-    shards = sorted(folder.glob(entry["data_files"][0]["path"]))
-    if not shards:
-        raise PublishError(f"{folder}: no manifest shard matches {entry['data_files'][0]['path']!r}")
-    rows = [row for shard in shards for row in pq.read_table(shard).to_pylist()]
-    if len(rows) != 1:
-        raise PublishError(f"{folder}: the manifest must have one row, has {len(rows)}")
-    return rows[0]
+    try:
+        return data.read_manifest(folder)
+    except DatasetError as exc:
+        raise PublishError(f"{folder}: {exc}") from None
 
 
 def publish_folder(folder: str | os.PathLike, repo_id: str, *, api: Any = None,

@@ -21,22 +21,33 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from odbench.benchmark import CAPTION_STYLES, EXHAUSTIVE, PARTIAL, SPEC_VERSION
+from odbench.dataset_format import (
+    CAPTION_STYLES,
+    CAPTIONS,
+    CONTROL,
+    DECORRELATE,
+    EXHAUSTIVE,
+    IMAGES,
+    LEXICON,
+    ORIGINAL,
+    PAIR_STATS,
+    PAIRS,
+    PARTIAL,
+    SPEC_VERSION,
+    features,
+)
 from odbench.lexicon import Lexicon
 from odbench.progress import progress
 
 from .caption_editor import CaptionEditor, RuleEditor, edit_caption
-from .features import caption_features, image_features, lexicon_features
 from .hf_folder import DatasetCard, FolderInfo, add_card_section, no_progress_bars, write_dataset_folder
-from .image_editor import CONTROL, DECORRELATE, Eligibility, ImageEdit, check_candidate, edit_candidates, edit_image
+from .image_editor import Eligibility, ImageEdit, check_candidate, edit_candidates, edit_image
 from .inpainters import Inpainter, editor_string, get_inpainter
 from .pair_stats import (
     NoPairSelected,
     PairSelection,
     PairStat,
     compute_pair_stats,
-    pair_features,
-    pair_stats_features,
     selected_pairs,
 )
 from .provenance import check_disjoint, split_provenance
@@ -289,10 +300,10 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
     for s in per_source:
         img = s.image
         images.append({"image_id": img.id, "image": s.original_file, "src_id": img.id,
-                       "edit_kind": "original", "removed": None, "objects": sorted(img.objects),
+                       "edit_kind": ORIGINAL, "removed": None, "objects": sorted(img.objects),
                        "kept": [], "pair": None, "mask_area": 0.0, "editor": ""})
         for c in img.captions:
-            captions.append({"caption_id": c.id, "text": c.text, "src_id": img.id, "edit_kind": "original",
+            captions.append({"caption_id": c.id, "text": c.text, "src_id": img.id, "edit_kind": ORIGINAL,
                              "removed": None, "mentions": sorted(lexicon.mentions(c.text)), "pair": None,
                              "editor": ""})
         for e, path in s.edits:
@@ -327,11 +338,11 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
         "counts": report,
     }
     configs = {
-        "images": (images, image_features()),
-        "captions": (captions, caption_features()),
-        "pairs": ([s.as_row(with_selection=False) for s in selected], pair_features()),
-        "pair_stats": ([s.as_row() for s in stats], pair_stats_features()),
-        "lexicon": (lexicon.rows(), lexicon_features()),
+        IMAGES: (images, features(IMAGES)),
+        CAPTIONS: (captions, features(CAPTIONS)),
+        PAIRS: ([s.as_row(with_selection=False) for s in selected], features(PAIRS)),
+        PAIR_STATS: ([s.as_row() for s in stats], features(PAIR_STATS)),
+        LEXICON: (lexicon.rows(), features(LEXICON)),
     }
     info = write_dataset_folder(out_dir, configs, card, manifest, split="test", overwrite=overwrite)
     if config.check:
@@ -363,7 +374,7 @@ ceiling near 1 and loses ODmAP step by step as the shortcut grows, while cmap@10
 
 def _report(images: list[dict], captions: list[dict], rejected: Counter, test: Source) -> dict[str, Any]:
     kinds = Counter(r["edit_kind"] for r in images)
-    objects_of = {r["image_id"]: set(r["objects"]) for r in images if r["edit_kind"] == "original"}
+    objects_of = {r["image_id"]: set(r["objects"]) for r in images if r["edit_kind"] == ORIGINAL}
     caption_kinds = Counter(r["edit_kind"] for r in captions)
     attempts = rejected.pop("caption_edit_attempts", 0)
     failed = rejected.pop("caption_edit_failed", 0)
@@ -376,9 +387,9 @@ def _report(images: list[dict], captions: list[dict], rejected: Counter, test: S
         "rejected_edits": dict(sorted(rejected.items())),
         # SPEC 4: such captions have no relevant image and are not used as queries.
         "original_captions_naming_unannotated_objects": sum(
-            1 for r in captions if r["edit_kind"] == "original"
+            1 for r in captions if r["edit_kind"] == ORIGINAL
             and not set(r["mentions"]) <= objects_of[r["src_id"]]),
         "decorrelate_per_pair": dict(sorted(Counter("+".join(r["pair"]) for r in images
-                                                    if r["edit_kind"] == "decorrelate").items())),
+                                                    if r["edit_kind"] == DECORRELATE).items())),
     }
 

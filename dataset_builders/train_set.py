@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from odbench.dataset_format import DECORRELATE, TRAIN, features
 from odbench.lexicon import Lexicon
 from odbench.progress import progress
 
 from .caption_editor import CaptionEditor, RuleEditor, edit_caption
-from .features import train_features
 from .hf_folder import DatasetCard, FolderInfo, write_dataset_folder
-from .image_editor import DECORRELATE, Eligibility, apply_candidate, edit_candidates
+from .image_editor import Eligibility, apply_candidate, edit_candidates
 from .inpainters import Inpainter, editor_string, get_inpainter
 from .pair_stats import PairStat
 from .provenance import side_provenance
@@ -188,7 +188,7 @@ def build_train_set(train: Source, selected: list[PairStat], out_dir: str | os.P
                 "parameters": {"paste_per_pair": config.paste_per_pair, "max_remove": config.max_remove,
                                "eligibility": config.eligibility.to_dict()},
                 "counts": report}
-    info = write_dataset_folder(out_dir, {"train": (rows, train_features())}, card, manifest,
+    info = write_dataset_folder(out_dir, {TRAIN: (rows, features(TRAIN))}, card, manifest,
                                 split="train", overwrite=overwrite)
     report["build_seconds"] = round(time.perf_counter() - started, 1)
     return info, report

@@ -12,11 +12,7 @@ from typing import Any
 
 import numpy as np
 
-EDIT_KINDS = ("original", "decorrelate", "control")
-# Caption styles of SPEC section 1; they decide relevance and the text-to-image queries.
-EXHAUSTIVE, PARTIAL = "exhaustive", "partial"
-CAPTION_STYLES = (EXHAUSTIVE, PARTIAL)
-SPEC_VERSION = "2"
+from .dataset_format import ORIGINAL, PARTIAL, SPEC_VERSION
 
 
 def pair_key(pair: Sequence[str]) -> str:
@@ -46,7 +42,7 @@ class Items:
 
     @property
     def is_original(self) -> np.ndarray:
-        return self.kind == "original"
+        return self.kind == ORIGINAL
 
     def positions(self, ids: Sequence[str]) -> np.ndarray:
         """Gallery positions of `ids`; -1 for an id this benchmark does not have."""

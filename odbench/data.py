@@ -7,29 +7,35 @@ tied to the data it was computed on.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .benchmark import CAPTION_STYLES, EDIT_KINDS, EXHAUSTIVE, PARTIAL, Benchmark, Items, pair_key
+from .benchmark import Benchmark, Items, pair_key
+from .dataset_format import (
+    CAPTIONS,
+    EDIT_KINDS,
+    EXHAUSTIVE,
+    HASHED_CONFIGS,
+    IMAGES,
+    MANIFEST,
+    ORIGINAL,
+    PAIR_STATS,
+    PAIRS,
+    REQUIRED_COLUMNS,
+    REQUIRED_MANIFEST_KEYS,
+    caption_style,
+    check_columns,
+    decode_manifest,
+    verify_content_hashes,
+)
 from .errors import DatasetError
-from .hashing import canonical_json, config_hash, dataset_hash, definitions, sha256_hex
-from .progress import progress
+from .hashing import canonical_json, sha256_hex
 
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
 DEFAULT_DATASET = "odbench-picto"
-
-REQUIRED_COLUMNS = {
-    "images": {"image_id", "image", "src_id", "edit_kind", "removed", "objects", "pair", "mask_area", "gallery_pos"},
-    "captions": {"caption_id", "text", "src_id", "edit_kind", "removed", "mentions", "gallery_pos"},
-    "pairs": {"a", "b", "npmi", "n_ab"},
-    "lexicon": {"phrase", "category"},
-    "manifest": {"name", "version", "content_hashes", "dataset_hash"},
-}
-HASHED_CONFIGS = ("images", "captions", "pairs", "pair_stats", "lexicon")
 
 
 def resolve_dataset(dataset: str | os.PathLike | None) -> tuple[str, bool]:
@@ -91,20 +97,8 @@ def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str
 
 
 def read_manifest(dataset: str | os.PathLike | None, *, revision: str | None = None) -> dict[str, Any]:
-    row = load_config(dataset, "manifest", revision=revision)[0]
-    out = {}
-    for key, value in row.items():
-        try:
-            out[key] = json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
-def _check_columns(config: str, table) -> None:
-    missing = REQUIRED_COLUMNS[config] - set(table.column_names)
-    if missing:
-        raise DatasetError(f"config {config!r} lacks columns {sorted(missing)}")
+    """The dataset's manifest, structured values decoded (odbench.dataset_format)."""
+    return decode_manifest(load_config(dataset, MANIFEST, revision=revision).to_list())
 
 
 def _items(cols: dict[str, list], id_col: str, label_col: str, sources: dict[str, int],
@@ -134,31 +128,13 @@ def _items(cols: dict[str, list], id_col: str, label_col: str, sources: dict[str
     ), order
 
 
-def verify_hashes(tables: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """Recompute every config's content hash; raise DatasetError on any mismatch."""
-    expected = manifest.get("content_hashes") or {}
-    for config, table in tables.items():
-        want = expected.get(config)
-        if want is None:
-            raise DatasetError(f"manifest has no content hash for config {config!r}")
-        got = config_hash(progress(table, desc=f"hashing {config}", total=len(table)))
-        if got != want:
-            raise DatasetError(f"config {config!r} does not match the manifest's content hash "
-                               f"(got {got[:12]}, manifest says {want[:12]}): the data was modified")
-    got_total = dataset_hash(expected, definitions(manifest))
-    if got_total != manifest.get("dataset_hash"):
-        raise DatasetError("manifest dataset_hash does not match its content_hashes, spec_version "
-                           "and caption_style")
-    return got_total
-
-
 def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | None = None,
                    verify: bool = True) -> Benchmark:
     """Load, check and (by default) hash-verify a test dataset. What SPEC section 3 asks of its
     edits (a relevant caption for every edited image) is checked by `build_query_sets`."""
     path, is_local = resolve_dataset(dataset)
     manifest = read_manifest(path, revision=revision)
-    missing = REQUIRED_COLUMNS["manifest"] - set(manifest)
+    missing = set(REQUIRED_MANIFEST_KEYS) - set(manifest)
     if missing:
         raise DatasetError(f"manifest lacks {sorted(missing)}")
     if is_local and revision is not None and revision.removeprefix("v") != str(manifest["version"]):
@@ -169,22 +145,23 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
                            f"--revision v{manifest['version']}")
     tables = {}
     for config in HASHED_CONFIGS:
-        if config == "pair_stats" and "pair_stats" not in (manifest.get("content_hashes") or {}):
+        if config == PAIR_STATS and PAIR_STATS not in (manifest.get("content_hashes") or {}):
             continue
         tables[config] = load_config(path, config, revision=revision)
         if config in REQUIRED_COLUMNS:
-            _check_columns(config, tables[config])
+            check_columns(config, tables[config].column_names)
     if verify:
-        verify_hashes(tables, manifest)
+        verify_content_hashes(tables, manifest)
 
-    images, captions = tables["images"], tables["captions"]
+    images, captions = tables[IMAGES], tables[CAPTIONS]
     benchmark, image_order = build_benchmark(
         _columns(images, IMAGE_COLUMNS), _columns(captions, CAPTION_COLUMNS),
-        list(zip(tables["pairs"]["a"], tables["pairs"]["b"], strict=True)), manifest,
+        list(zip(tables[PAIRS]["a"], tables[PAIRS]["b"], strict=True)), manifest,
         revision=None if is_local else revision)
     return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()))
 
 
+# The columns read into memory (the pixels stay in the `datasets` table until they are encoded).
 IMAGE_COLUMNS = ("image_id", "src_id", "edit_kind", "removed", "objects", "pair", "gallery_pos")
 CAPTION_COLUMNS = ("caption_id", "text", "src_id", "edit_kind", "removed", "mentions", "pair", "gallery_pos")
 
@@ -192,15 +169,6 @@ CAPTION_COLUMNS = ("caption_id", "text", "src_id", "edit_kind", "removed", "ment
 def _columns(table, names: tuple[str, ...]) -> dict[str, list]:
     present = [n for n in names if n in table.column_names]
     return table.select_columns(present).to_dict()
-
-
-def caption_style(manifest: dict[str, Any]) -> tuple[str, str]:
-    """(spec version, caption style) a dataset declares. Datasets built before SPEC v2 declare
-    neither and are scored as `partial`, which is version 1's relevance."""
-    style = str(manifest.get("caption_style") or PARTIAL)
-    if style not in CAPTION_STYLES:
-        raise DatasetError(f"manifest caption_style {style!r} is not one of {list(CAPTION_STYLES)}")
-    return str(manifest.get("spec_version") or "1"), style
 
 
 def _check_exhaustive(images: Items, captions: Items) -> None:
@@ -220,8 +188,8 @@ def build_benchmark(images: dict[str, list], captions: dict[str, list], pairs: l
                     manifest: dict[str, Any], *, revision: str | None = None) -> tuple[Benchmark, np.ndarray]:
     """A Benchmark from plain columns (as stored in the dataset); also returns the image row
     order that sorts the images into gallery order."""
-    originals = [i for i, k in zip(images["image_id"], images["edit_kind"], strict=True) if k == "original"]
-    if [s for s, k in zip(images["src_id"], images["edit_kind"], strict=True) if k == "original"] != originals:
+    originals = [i for i, k in zip(images["image_id"], images["edit_kind"], strict=True) if k == ORIGINAL]
+    if [s for s, k in zip(images["src_id"], images["edit_kind"], strict=True) if k == ORIGINAL] != originals:
         raise DatasetError("images: an original image's src_id must be its own image_id")
     sources = {s: i for i, s in enumerate(sorted(originals))}
     image_items, image_order = _items(images, "image_id", "objects", sources, "images")

@@ -57,19 +57,10 @@ def config_hash(rows: Iterable[Mapping[str, Any]]) -> str:
     return h.hexdigest()
 
 
-# Manifest fields that decide relevance (SPEC 4) and so must be covered by the dataset hash:
-# a dataset whose caption style was edited after the build is a different benchmark.
-DEFINITION_KEYS = ("spec_version", "caption_style")
-
-
-def definitions(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """The manifest's definition fields that are present (none in datasets of SPEC v1)."""
-    return {k: str(manifest[k]) for k in DEFINITION_KEYS if manifest.get(k) is not None}
-
-
 def dataset_hash(content_hashes: Mapping[str, str], definitions: Mapping[str, str] | None = None) -> str:
     """SHA-256 over the configs' content hashes and, where the dataset declares them, its
-    definitions (spec version, caption style). Without definitions: the SPEC v1 formula."""
+    definitions (spec version, caption style: `odbench.dataset_format.definitions`). Without
+    definitions: the SPEC v1 formula."""
     if not definitions:
         return sha256_hex(canonical_json(dict(content_hashes)))
     return sha256_hex(canonical_json({"content_hashes": dict(content_hashes), **definitions}))

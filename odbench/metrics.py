@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .benchmark import Benchmark
+from .dataset_format import DECORRELATE
 from .queries import Groups, QuerySets
 from .rankings import ranked_matrix
 
@@ -111,11 +112,11 @@ def compute_metrics(benchmark: Benchmark, queries: QuerySets, rankings: Mapping[
     groups = queries.groups
     for k in ks:
         for (direction, kind), g in groups.items():
-            name = f"{'odmap' if kind == 'decorrelate' else 'cmap'}_{direction}@{k}"
+            name = f"{'odmap' if kind == DECORRELATE else 'cmap'}_{direction}@{k}"
             result = macro_mean(average_precision(rel[direction], n_rel[direction], k), g)
             metrics[name] = result.value
             counts[name.split("@")[0]] = result.n_queries
-            target = per_pair if kind == "decorrelate" else per_category
+            target = per_pair if kind == DECORRELATE else per_category
             for label, (value, n) in result.per_group.items():
                 entry = target.setdefault(label, {})
                 entry[name] = value
@@ -128,7 +129,7 @@ def compute_metrics(benchmark: Benchmark, queries: QuerySets, rankings: Mapping[
                                else metrics[f"cmap@{k}"] - metrics[f"odmap@{k}"])
 
     # Hallucination rate: plain mean over decorrelate image queries (SPEC 5), also per pair.
-    g = groups[("i2t", "decorrelate")]
+    g = groups[("i2t", DECORRELATE)]
     mentions = _mentions_removed(benchmark, ranked["i2t"][g.rows], g.removed) if len(g.rows) else None
     for k in ks:
         if mentions is None:

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .benchmark import EXHAUSTIVE, Benchmark, Items
+from .benchmark import Benchmark, Items
+from .dataset_format import CONTROL, DECORRELATE, EXHAUSTIVE
 from .errors import DatasetError
 
 DIRECTIONS = ("i2t", "t2i", "std_i2t", "std_t2i")
-KINDS = ("decorrelate", "control")
+KINDS = (DECORRELATE, CONTROL)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def _i2t_groups(benchmark: Benchmark, d: Direction, kind: str) -> Groups:
     rows = np.flatnonzero(images.kind[d.query_pos] == kind)
     removed = np.array([images.removed[d.query_pos[r]] for r in rows], dtype=object)
     labels = (np.array([images.pair[d.query_pos[r]] for r in rows], dtype=object)
-              if kind == "decorrelate" else removed)
+              if kind == DECORRELATE else removed)
     return Groups(rows.astype(np.int64), labels, removed)
 
 
@@ -206,7 +207,7 @@ def _t2i_exhaustive(benchmark: Benchmark) -> tuple[Direction, dict[str, Groups],
         rows = np.flatnonzero(captions.kind[d.query_pos] == kind).astype(np.int64)
         removed = np.array([captions.removed[d.query_pos[r]] for r in rows], dtype=object)
         labels = (np.array([captions.pair[d.query_pos[r]] for r in rows], dtype=object)
-                  if kind == "decorrelate" else removed)
+                  if kind == DECORRELATE else removed)
         groups[kind] = Groups(rows, labels, removed)
     return d, groups, dropped
 
@@ -218,7 +219,7 @@ def _t2i_partial(benchmark: Benchmark) -> tuple[Direction, dict[str, Groups], in
     edits: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     for p in np.flatnonzero(~images.is_original):
         kind, removed = str(images.kind[p]), images.removed[p]
-        label = images.pair[p] if kind == "decorrelate" else removed
+        label = images.pair[p] if kind == DECORRELATE else removed
         edits[int(images.src[p])].append((kind, label, removed))
     memberships: dict[int, list[tuple[str, str, str]]] = {}
     for c in np.flatnonzero(captions.is_original):

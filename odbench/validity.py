@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .benchmark import EXHAUSTIVE, Benchmark
+from .benchmark import Benchmark
+from .dataset_format import EXHAUSTIVE
 from .evaluate import RunConfig, rank_all
 from .metrics import compute_metrics
 from .queries import build_query_sets

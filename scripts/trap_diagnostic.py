@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from odbench.benchmark import EXHAUSTIVE, Benchmark
+from odbench.benchmark import Benchmark
 from odbench.data import load_benchmark
+from odbench.dataset_format import EXHAUSTIVE
 
 MISSING = 10**9
 

@@ -101,8 +101,8 @@ def test_every_config_loads_offline_with_load_dataset(folder):
 def test_manifest_hashes_are_over_decoded_rows(folder):
     manifest = verify_dataset_folder(folder)
     assert (manifest["name"], manifest["version"], manifest["seed"]) == ("odbench-tiny", "1.2.3", "0")
-    assert json.loads(manifest["source"]) == MANIFEST["source"]  # structured values stored as JSON
-    hashes = json.loads(manifest["content_hashes"])
+    assert manifest["source"] == MANIFEST["source"]   # structured values: stored as JSON, read back decoded
+    hashes = manifest["content_hashes"]
     assert set(hashes) == {"images", "captions"}
     from datasets import load_dataset
     loaded = load_dataset(str(folder), "captions", split="test", cache_dir=str(folder.parent / "c2"))
@@ -165,7 +165,7 @@ def test_verify_detects_tampering(tmp_path):
     rows = table.to_pylist()
     rows[0]["text"] = "A dog and a cat!"
     pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
-    with pytest.raises(ValueError, match="config 'captions' has hash"):
+    with pytest.raises(ValueError, match="config 'captions' does not match the manifest's content hash"):
         verify_dataset_folder(out)
 
 

@@ -10,12 +10,11 @@ import pytest
 from dataset_builders.pair_stats import (
     PairSelection,
     compute_pair_stats,
-    pair_features,
-    pair_stats_features,
     scaled_min_support,
     selected_pairs,
 )
 from dataset_builders.source import Category, Instance, Source, SourceImage
+from odbench.dataset_format import PAIR_STATS, PAIRS, features
 
 SUPER = {"dog": "animal", "cat": "animal", "frisbee": "sports", "car": "vehicle",
          "person": "person"}
@@ -104,8 +103,8 @@ def test_vectorised_counts_match_a_brute_force_count():
 def test_rows_match_the_dataset_format_columns():
     stats = compute_pair_stats(HAND, PairSelection(min_support=2))
     assert [s.pair for s in stats] == sorted(s.pair for s in stats)
-    assert list(stats[0].as_row()) == list(pair_stats_features())
-    assert list(selected_pairs(stats)[0].as_row(with_selection=False)) == list(pair_features())
+    assert list(stats[0].as_row()) == list(features(PAIR_STATS))
+    assert list(selected_pairs(stats)[0].as_row(with_selection=False)) == list(features(PAIRS))
 
 
 def test_refuses_test_split_and_unknown_categories():

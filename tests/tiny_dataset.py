@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dataset_builders.features import caption_features, image_features, lexicon_features
 from dataset_builders.hf_folder import DatasetCard, write_dataset_folder
+from odbench.dataset_format import features
 
 IMAGES = [
     # image_id,        src,  kind,          removed,   objects,                      pair
@@ -84,9 +84,9 @@ def write_tiny_dataset(out: Path, edit: Callable[[list[dict], list[dict]], None]
     lexicon = [{"phrase": w, "category": w} for w in ("cat", "dog", "frisbee", "person")]
     card = DatasetCard(name=NAME, version=version, license="cc-by-4.0", citation="@misc{tiny}",
                        description="A tiny leaderboard test dataset.")
-    write_dataset_folder(out, {"images": (images, image_features()), "captions": (captions, caption_features()),
+    write_dataset_folder(out, {"images": (images, features("images")), "captions": (captions, features("captions")),
                                "pairs": ([{"a": "dog", "b": "frisbee", "npmi": 0.5, "n_ab": 3}], pairs),
-                               "lexicon": (lexicon, lexicon_features())},
+                               "lexicon": (lexicon, features("lexicon"))},
                          card, {"builder_version": "test", "spec_version": "2", "caption_style": style,
                                 "seed": 0})
 

@@ -5,6 +5,8 @@ import argparse
 import sys
 import time
 
+from odbench.dataset_format import EXHAUSTIVE, PARTIAL
+
 from .generate import DEFAULT_PAIR_RATE, DEFAULT_PAIRS, generate
 
 
@@ -29,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-correlation", type=float, default=0.9)
     ap.add_argument("--val-correlation", type=float, default=0.5)
     ap.add_argument("--test-correlation", type=float, default=0.5)
-    for split, style in (("train", "partial"), ("val", "partial"), ("test", "exhaustive")):
-        ap.add_argument(f"--{split}-caption-style", choices=("partial", "exhaustive"), default=style,
+    for split, style in (("train", PARTIAL), ("val", PARTIAL), ("test", EXHAUSTIVE)):
+        ap.add_argument(f"--{split}-caption-style", choices=(PARTIAL, EXHAUSTIVE), default=style,
                         help=f"captions of the {split} split: name some objects (partial) or all (exhaustive)")
     ap.add_argument("--test-pair-rate", type=float, default=DEFAULT_PAIR_RATE,
                     help="probability that a pair member is in a test scene on its own account")

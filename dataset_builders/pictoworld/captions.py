@@ -14,6 +14,8 @@ from collections import Counter
 
 import numpy as np
 
+from odbench.dataset_format import EXHAUSTIVE, PARTIAL
+
 from .backgrounds import SCENE_TYPES
 
 # category -> (singular, plural) names; the first is the plain one.
@@ -158,11 +160,11 @@ def one_caption(scene: dict, rng: np.random.Generator, exhaustive: bool = False)
     return _cap(text), frozenset(named)
 
 
-CAPTION_STYLES = ("partial", "exhaustive")
+CAPTION_STYLES = (PARTIAL, EXHAUSTIVE)
 
 
 def make_captions(scene: dict, rng: np.random.Generator, n: int = 5,
-                  style: str = "partial") -> list[tuple[str, frozenset[str]]]:
+                  style: str = PARTIAL) -> list[tuple[str, frozenset[str]]]:
     """`n` distinct captions with the categories each names (empty scenes get scene-only text)."""
     if style not in CAPTION_STYLES:
         raise ValueError(f"caption style must be one of {list(CAPTION_STYLES)}, got {style!r}")
@@ -173,7 +175,7 @@ def make_captions(scene: dict, rng: np.random.Generator, n: int = 5,
     out: list[tuple[str, frozenset[str]]] = []
     seen: set[str] = set()
     for _ in range(20 * n):
-        text, named = one_caption(scene, rng, exhaustive=style == "exhaustive")
+        text, named = one_caption(scene, rng, exhaustive=style == EXHAUSTIVE)
         if text not in seen:
             seen.add(text)
             out.append((text, named))

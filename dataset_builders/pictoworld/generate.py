@@ -26,6 +26,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from odbench.dataset_format import EXHAUSTIVE, PARTIAL
+
 from ..hf_folder import umask
 from .captions import make_captions
 from .glyphs import COCO_CATEGORIES, font_version
@@ -39,8 +41,7 @@ DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (
 )
 DEFAULT_CORRELATION = {"train": 0.9, "test": 0.5}
 # Test captions name every object (SPEC 1, `exhaustive`); training captions stay human-like.
-DEFAULT_CAPTION_STYLE = {"test": "exhaustive"}
-PARTIAL = "partial"
+DEFAULT_CAPTION_STYLE = {"test": EXHAUSTIVE}
 # Probability of 1, 2, 3, 4 categories from the scene prior; pair members come on top, so
 # most scenes have three or more categories and test edits keep several relevant captions.
 DEFAULT_N_CATEGORIES = (0.2, 0.4, 0.3, 0.1)
@@ -134,7 +135,7 @@ def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, in
     pairs = [tuple(sorted(p)) for p in pairs]
     _check_args(out, n_images, correlation, pairs, image_size, overwrite)
     for split, style in styles.items():
-        if style not in ("partial", "exhaustive"):
+        if style not in (PARTIAL, EXHAUSTIVE):
             raise ValueError(f"caption_style[{split!r}] must be 'partial' or 'exhaustive', got {style!r}")
     for split, rate in rates.items():
         if not 0.0 <= rate <= 1.0:
