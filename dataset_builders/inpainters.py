@@ -12,12 +12,13 @@ pipeline from a local folder (`dataset_builders.diffusion_inpainter`; it needs `
 """
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
+
+from odbench.registry import Registry
 
 DEFAULT_INPAINTER = "telea"
 DEFAULT_RADIUS = 3
@@ -124,25 +125,24 @@ def _diffusers(**kwargs: Any) -> Inpainter:
 
 
 # name -> factory(**kwargs) -> Inpainter
-_REGISTRY: dict[str, Callable[..., Inpainter]] = {
-    "telea": lambda **kw: OpenCVInpainter("telea", **kw),
-    "ns": lambda **kw: OpenCVInpainter("ns", **kw),
-    "navier-stokes": lambda **kw: OpenCVInpainter("ns", **kw),
-    "diffusers": _diffusers,
-}
+INPAINTERS: Registry[Callable[..., Inpainter]] = Registry("inpainter")
 # Learned inpainters: their factory takes `weights`, a local folder (never a download).
 NEEDS_WEIGHTS = frozenset({"diffusers"})
 
 
 def register_inpainter(name: str, factory: Callable[..., Inpainter], *, replace: bool = False) -> None:
     """Make `get_inpainter(name, **kwargs)` call `factory(**kwargs)` (e.g. a learned model)."""
-    if name in _REGISTRY and not replace:
-        raise ValueError(f"inpainter {name!r} is already registered (pass replace=True)")
-    _REGISTRY[name] = factory
+    INPAINTERS.register(name, factory, replace=replace)
+
+
+register_inpainter("telea", lambda **kw: OpenCVInpainter("telea", **kw))
+register_inpainter("ns", lambda **kw: OpenCVInpainter("ns", **kw))
+register_inpainter("navier-stokes", lambda **kw: OpenCVInpainter("ns", **kw))
+register_inpainter("diffusers", _diffusers)
 
 
 def available_inpainters() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(INPAINTERS)
 
 
 def get_inpainter(spec: str | Inpainter = DEFAULT_INPAINTER, **kwargs: Any) -> Inpainter:
@@ -151,9 +151,10 @@ def get_inpainter(spec: str | Inpainter = DEFAULT_INPAINTER, **kwargs: Any) -> I
         if not isinstance(spec, Inpainter):
             raise TypeError(f"{spec!r} is not an inpainter (needs name, version and inpaint())")
         return spec
-    if spec not in _REGISTRY:
-        close = difflib.get_close_matches(spec, _REGISTRY, n=1)
+    factory = INPAINTERS.get(spec)
+    if factory is None:
+        close = INPAINTERS.close_matches(spec, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"unknown inpainter {spec!r}{hint} "
                          f"(available: {', '.join(available_inpainters())})")
-    return _REGISTRY[spec](**kwargs)
+    return factory(**kwargs)

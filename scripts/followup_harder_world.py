@@ -12,7 +12,7 @@ only the training side changes:
 
 It only wraps the documented CLIs so that they know ``odbench-ref32``:
 
-    # odbench train-reference / odbench finetune, with the architecture swapped when --arch32
+    # odbench train-reference / odbench finetune, train-reference training odbench-ref32 when --arch32
     python scripts/followup_harder_world.py [--arch32] cli train-reference --pictoworld ... --output ...
     python scripts/followup_harder_world.py [--arch32] cli finetune --model open_clip:odbench-ref32//PATH ...
     # odbench-eval (the 32 px models are open_clip:odbench-ref32//abs/path/model.safetensors)
@@ -36,12 +36,11 @@ ARCH32 = "odbench-ref32"
 
 def register_arch32() -> None:
     import odbench.reference as ref
-    from odbench.encoders import open_clip_adapter
+    from odbench.encoders import register_model_config
 
     config = copy.deepcopy(ref.REFERENCE_CONFIG)
     config["vision_cfg"].update(image_size=32, patch_size=4)
-    open_clip_adapter.ODBENCH_CONFIGS[ARCH32] = config
-    open_clip_adapter._ensure_odbench_configs()
+    register_model_config(ARCH32, config)
 
 
 def i2t_trap(doc: dict, dataset) -> dict[str, dict[str, float]]:
@@ -84,9 +83,6 @@ def main(argv: list[str]) -> int:
     if arch32:
         argv = argv[1:]
         register_arch32()
-        import odbench.reference as ref
-
-        ref.REFERENCE_ARCH = ARCH32  # read by `odbench train-reference` when it runs
     if argv and argv[0] == "i2t-trap":
         import json
         from pathlib import Path
@@ -101,9 +97,12 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     if argv[0] == "cli":
-        from odbench.cli.main import main as odbench_main
+        from odbench.cli.main import build_parser
 
-        return odbench_main(argv[1:])
+        args = build_parser().parse_args(argv[1:])
+        if arch32 and args.command == "train-reference":
+            return args.func(args, arch=ARCH32)
+        return args.func(args)
     from odbench.cli.eval import main as eval_main
 
     return eval_main(argv[1:])

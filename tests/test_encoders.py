@@ -372,7 +372,7 @@ def test_open_clip_random_init_encodes_offline(tiny):
 def test_open_clip_checkpoint_file_and_local_dir(tiny, tmp_path: Path):
     import json
 
-    from odbench.encoders.open_clip_adapter import TINY_CONFIG
+    from odbench.encoders.open_clip_configs import TINY_CONFIG
 
     torch.save(tiny.encoder.model.state_dict(), tmp_path / "tiny.pt")
     from_file = load_encoder(f"open_clip:odbench-tiny/{tmp_path}/tiny.pt", {"seed": "7"})
@@ -409,11 +409,13 @@ def test_open_clip_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 def test_register_model_config():
     from odbench.encoders import register_model_config
-    from odbench.encoders.open_clip_adapter import TINY_CONFIG
+    from odbench.encoders.open_clip_configs import TINY_CONFIG
 
     config = {**TINY_CONFIG, "embed_dim": 16}
     register_model_config("odbench-test-16", config)
     loaded = load_encoder("open_clip:odbench-test-16")
     assert loaded.encoder.encode_texts(["x"]).shape == (1, 16)
+    register_model_config("odbench-test-16", {**config, "embed_dim": 8})     # a name's config can be replaced
+    assert load_encoder("open_clip:odbench-test-16").encoder.encode_texts(["x"]).shape == (1, 8)
     with pytest.raises(ValueError, match="embed_dim, vision_cfg and text_cfg"):
         register_model_config("bad", {"embed_dim": 8})

@@ -1,6 +1,7 @@
 """Image edits (SPEC section 3) and inpainters, on synthetic masks."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +224,7 @@ def test_opencv_inpainting_changes_masked_pixels_only(name):
 
 
 def test_inpainter_names_versions_and_registry(monkeypatch):
-    monkeypatch.setattr(inpainters, "_REGISTRY", dict(inpainters._REGISTRY))  # undo registrations
+    monkeypatch.setattr(inpainters, "INPAINTERS", copy.deepcopy(inpainters.INPAINTERS))  # undo registrations
     telea = get_inpainter()
     assert isinstance(telea, Inpainter) and telea.name == "opencv-telea"
     assert editor_string(telea) == f"opencv-telea/{cv2.__version__}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ODBenchError
+from ..reference import REFERENCE_ARCH
 from .common import quiet_libraries, user_errors
 
 
@@ -26,32 +27,26 @@ def add_parser(subparsers) -> None:
 
 
 @user_errors
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, arch: str = REFERENCE_ARCH) -> int:
+    """Train `arch` (the reference architecture, or another registered open_clip config)."""
     quiet_libraries()
     from .training_options import check_loop_arguments, report
 
     if args.limit is not None and args.limit < 1:
         raise ODBenchError("--limit must be at least 1")
     device = check_loop_arguments(args)
-    import open_clip
-    import torch
-
-    from ..reference import REFERENCE_ARCH
-    from ..reference.encoder import register_reference_arch
+    from ..reference.encoder import untrained_reference
     from ..training.data import coco_pairs
     from ..training.loop import TrainConfig, Trainer
 
-    register_reference_arch()
     source = coco_pairs(args.pictoworld, args.split, limit=args.limit)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(args.seed)
-        model, _, preprocess = open_clip.create_model_and_transforms(REFERENCE_ARCH)
-    tokenizer = open_clip.get_tokenizer(REFERENCE_ARCH)
+    start = untrained_reference(args.seed, arch)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, warmup_steps=args.warmup,
                          steps_per_epoch=args.steps_per_epoch, seed=args.seed, device=device,
                          amp=not args.no_amp, checkpoint_every=args.checkpoint_every, save_dtype="fp16",
-                         max_steps=args.max_steps, extra={"arch": REFERENCE_ARCH, "data": str(args.pictoworld)})
-    result = Trainer(model, preprocess, tokenizer, [source], args.output, config).run(resume=args.resume)
+                         max_steps=args.max_steps, extra={"arch": arch, "data": str(args.pictoworld)})
+    trainer = Trainer(start.model, start.preprocess, start.tokenizer, [source], args.output, config)
+    result = trainer.run(resume=args.resume)
     report({"model": f"odbench:{args.output}/model.safetensors", **result})
     return 0

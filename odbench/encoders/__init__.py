@@ -1,7 +1,7 @@
 """Encoders: the model contract, the ``--model`` loader and the built-in adapters.
 
-``OpenCLIPEncoder`` and ``register_model_config`` are imported on first use, so that importing
-ODBench does not import open_clip.
+``OpenCLIPEncoder`` and ``register_model_config`` (which adds an architecture to open_clip) are
+imported on first use, so that importing ODBench does not import open_clip.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from odbench.encoders.mock import MockEncoder
 from odbench.encoders.protocol import Encoder
 from odbench.encoders.registry import Builtin, register_builtin
 from odbench.errors import EncoderError
+from odbench.registry import import_object
 
 __all__ = [
     "Builtin",
@@ -32,12 +33,11 @@ __all__ = [
     "state_dict_sha256",
 ]
 
-_LAZY = {"OpenCLIPEncoder", "register_model_config"}
+_LAZY = {"OpenCLIPEncoder": "odbench.encoders.open_clip_adapter:OpenCLIPEncoder",
+         "register_model_config": "odbench.encoders.open_clip_configs:register_model_config"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from odbench.encoders import open_clip_adapter
-
-        return getattr(open_clip_adapter, name)
+        return import_object(_LAZY[name])
     raise AttributeError(f"module 'odbench.encoders' has no attribute {name!r}")

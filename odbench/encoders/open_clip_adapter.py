@@ -11,34 +11,22 @@ Where the weights come from is part of the identity, as in open_clip's own facto
   (open_clip's ``local-dir:`` schema), or just a checkpoint for ARCH.
 - ``arch=local-dir:DIR`` / ``arch=hf-hub:ORG/REPO``: config and weights from that source.
 
-``register_model_config`` adds small architectures (ODBench's reference models) to open_clip.
+Small architectures of ODBench's own (``odbench-tiny``, the reference models) are registered with
+open_clip by ``odbench.encoders.open_clip_configs``.
 """
 from __future__ import annotations
 
-import atexit
 import difflib
 import functools
-import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import open_clip
 import torch
 
+from odbench.encoders import open_clip_configs  # noqa: F401  (registers odbench-tiny with open_clip)
 from odbench.encoders.loader import state_dict_sha256
 from odbench.errors import EncoderError
-
-# A CLIP small enough to build and run on a laptop CPU in well under a second; for smoke tests
-# of the open_clip path and as the architecture of tiny reference models.
-TINY_CONFIG: dict[str, Any] = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
-    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
-}
-ODBENCH_CONFIGS: dict[str, dict[str, Any]] = {"odbench-tiny": TINY_CONFIG}
 
 _CHECKPOINT_NAMES = (  # open_clip's preference order inside a folder
     "open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
@@ -48,34 +36,6 @@ _CHECKPOINT_NAMES = (  # open_clip's preference order inside a folder
 # open_clip's local-dir: schema only looks for these; a folder we resolve ourselves may hold .pt.
 _OPEN_CLIP_EXTS = (".safetensors", ".bin", ".pth")
 _ALL_EXTS = _OPEN_CLIP_EXTS + (".pt",)
-_config_dir: Path | None = None
-
-
-def register_model_config(name: str, config: dict[str, Any]) -> None:
-    """Make ``name`` a model architecture open_clip knows (``open_clip.list_models()``).
-
-    open_clip's registry is filled from JSON files (``add_model_config(path)``), so the config
-    is written to a per-process temporary folder. Re-registering a name replaces its config.
-    """
-    global _config_dir
-    if not all(key in config for key in ("embed_dim", "vision_cfg", "text_cfg")):
-        # open_clip would silently skip such a file; say so instead.
-        raise ValueError(f"open_clip config {name!r} needs embed_dim, vision_cfg and text_cfg")
-    if "/" in name or not name:
-        raise ValueError(f"invalid open_clip model name {name!r}")
-    if _config_dir is None:
-        _config_dir = Path(tempfile.mkdtemp(prefix="odbench-open_clip-configs-"))
-        # open_clip reads the file at registration; nothing needs it after the process ends.
-        atexit.register(shutil.rmtree, _config_dir, ignore_errors=True)
-    path = _config_dir / f"{name}.json"
-    path.write_text(json.dumps(config, indent=2, sort_keys=True))
-    open_clip.add_model_config(path)
-
-
-def _ensure_odbench_configs() -> None:
-    for name, config in ODBENCH_CONFIGS.items():
-        if name not in open_clip.list_models():
-            register_model_config(name, config)
 
 
 class OpenCLIPEncoder(torch.nn.Module):
@@ -91,7 +51,6 @@ class OpenCLIPEncoder(torch.nn.Module):
         seed: int = 0,
     ):
         super().__init__()
-        _ensure_odbench_configs()
         model_name, weights, untrained = _resolve_source(arch, pretrained)
         if weights is not None and open_clip.is_pretrained_cfg(model_name, weights):
             _fail_fast_if_unreachable(model_name, weights, cache_dir)

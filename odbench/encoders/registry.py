@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from odbench.errors import EncoderError
+from odbench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -25,25 +26,25 @@ class Builtin:
     examples: tuple[str, ...] = ()
 
 
-_BUILTINS: dict[str, Builtin] = {}
+BUILTINS: Registry[Builtin] = Registry("built-in model name")
 
 
 def register_builtin(builtin: Builtin) -> None:
     """Add (or replace) a built-in prefix, e.g. for the project's reference models."""
-    _BUILTINS[builtin.prefix] = builtin
+    BUILTINS.register(builtin.prefix, builtin, replace=True)
 
 
 def get_builtin(prefix: str) -> Builtin | None:
-    return _BUILTINS.get(prefix)
+    return BUILTINS.get(prefix)
 
 
 def builtin_examples() -> list[str]:
-    return [ex for b in _BUILTINS.values() for ex in (b.examples or (b.usage,))]
+    return [ex for b in BUILTINS.values() for ex in (b.examples or (b.usage,))]
 
 
 def suggest_builtin(name: str) -> str:
     """' Did you mean ...?' over built-in prefixes and examples, or ''."""
-    pool = list(_BUILTINS) + builtin_examples()
+    pool = BUILTINS.names() + builtin_examples()
     close = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
     return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 

@@ -13,6 +13,7 @@ from ..data import EMBEDDED_DIR, load_benchmark, read_manifest
 from ..errors import ODBenchError, ResultError
 from ..escaping import one_line
 from ..queries import QuerySets, build_query_sets
+from ..registry import Registry
 from .rejection import Rejection
 
 DATASETS_FILE = "datasets.json"
@@ -63,12 +64,13 @@ class DatasetRegistry:
 
     def __init__(self, sources: Mapping[str, tuple[str, str | None]] | None = None,
                  embedded_dir: Path = EMBEDDED_DIR) -> None:
-        self._sources: dict[str, tuple[str, str | None]] = {}
+        self._sources: Registry[tuple[str, str | None]] = Registry("dataset")   # -> (location, revision)
         if embedded_dir.is_dir():
             for folder in sorted(p for p in embedded_dir.iterdir() if p.is_dir()):
                 manifest = read_manifest(folder)   # only the one-row manifest config
-                self._sources[f"{manifest['name']}@{manifest['version']}"] = (str(folder), None)
-        self._sources.update(sources or {})
+                self._sources.register(f"{manifest['name']}@{manifest['version']}", (str(folder), None))
+        for key, source in (sources or {}).items():
+            self._sources.register(key, source, replace=True)
         self._loaded: dict[str, tuple[Benchmark, QuerySets] | Rejection] = {}
 
     def known(self) -> list[str]:
@@ -88,7 +90,7 @@ class DatasetRegistry:
         return value
 
     def _load(self, key: str) -> tuple[Benchmark, QuerySets] | Rejection:
-        location, revision = self._sources[key]
+        location, revision = self._sources.get(key)
         try:
             benchmark = load_benchmark(location, revision=revision)
             queries = build_query_sets(benchmark)

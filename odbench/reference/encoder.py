@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from odbench.encoders import open_clip_adapter
 from odbench.encoders.open_clip_adapter import OpenCLIPEncoder
+from odbench.encoders.open_clip_configs import register_model_config
 from odbench.errors import EncoderError
 
 from . import REFERENCE_ARCH, REFERENCE_CONFIG, REFERENCE_MODELS, weights_path
 
-
-def register_reference_arch() -> None:
-    """Make ``odbench-ref`` an architecture open_clip (and ``OpenCLIPEncoder``) knows."""
-    open_clip_adapter.ODBENCH_CONFIGS.setdefault(REFERENCE_ARCH, REFERENCE_CONFIG)
-    open_clip_adapter._ensure_odbench_configs()
+# `odbench-ref` becomes an architecture open_clip (and OpenCLIPEncoder) knows.
+register_model_config(REFERENCE_ARCH, REFERENCE_CONFIG)
 
 
-register_reference_arch()
+def untrained_reference(seed: int, arch: str = REFERENCE_ARCH) -> OpenCLIPEncoder:
+    """The reference architecture (or another registered `arch`) with random weights drawn
+    from `seed`: what `odbench train-reference` trains."""
+    return OpenCLIPEncoder(arch, seed=seed)
 
 
 def resolve_weights(weights: str) -> Path:
