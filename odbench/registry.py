@@ -41,6 +41,9 @@ class Registry(Generic[T]):
     def values(self) -> list[T]:
         return list(self._entries.values())
 
+    def items(self) -> list[tuple[str, T]]:
+        return list(self._entries.items())
+
     def close_matches(self, name: str, *, n: int = 3, cutoff: float = 0.6) -> list[str]:
         """Registered names that look like `name`, for a "did you mean" hint."""
         return difflib.get_close_matches(name, list(self._entries), n=n, cutoff=cutoff)

@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "cli":
         from odbench.cli.main import build_parser
 
-        args = build_parser().parse_args(argv[1:])
+        args = build_parser(argv[1:]).parse_args(argv[1:])
         if arch32 and args.command == "train-reference":
             return args.func(args, arch=ARCH32)
         return args.func(args)

@@ -55,7 +55,7 @@ def run(cmd: list[str], logfile: Path) -> float:
 
 def stage_data(work: Path) -> dict:
     from dataset_builders.pictoworld import generate
-    from odbench.training.synthetic import build_synthetic
+    from dataset_builders.reference_train_set import build_synthetic
 
     for name, seed, corr in (("pictoworld-corr0.9", 1, 0.9), ("pictoworld-corr0.0", 2, 0.0)):
         if not (work / name).is_dir():

@@ -11,6 +11,7 @@ def test_entries_by_name_in_registration_order():
     colours.register("red", "#f00")
     colours.register("green", "#0f0")
     assert colours.names() == ["red", "green"] and colours.values() == ["#f00", "#0f0"]
+    assert colours.items() == [("red", "#f00"), ("green", "#0f0")]
     assert colours.get("red") == "#f00" and colours.get("blue") is None
     assert "green" in colours and len(colours) == 2 and list(colours) == ["red", "green"]
     assert colours.close_matches("gren") == ["green"]

@@ -1,4 +1,4 @@
-"""Training and finetuning (odbench.training, `odbench train-reference`, `odbench finetune`)."""
+"""Training and finetuning (odbench_train, `odbench train-reference`, `odbench finetune`)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from odbench.cli.main import main
-from odbench.training.data import batch_indices, coco_pairs, hf_pairs, plan_mix
+from odbench_train.data import batch_indices, coco_pairs, hf_pairs, plan_mix
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from .common import quiet_libraries, resolve_device, user_errors
 EXIT_FAILED = 1
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers, name: str, summary: str) -> None:
     p = subparsers.add_parser(
-        "check-benchmark", help="score the label oracle and planted shortcuts (SPEC section 8)",
+        name, help=summary,
         description="Rank and score the label oracle and the planted shortcuts (alpha 0.3, 0.6, 0.9 "
                     "in the image tower, the text tower and both) through the ordinary ranking and "
                     "metric code. An exhaustive dataset must pass the gates of SPEC section 8 (exit "

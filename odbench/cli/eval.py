@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="evaluate a model (same as odbench-eval)")
+def add_parser(subparsers, name: str, summary: str) -> None:
+    p = subparsers.add_parser(name, help=summary)
     add_arguments(p)
     p.set_defaults(func=run)
 

@@ -12,9 +12,9 @@ from .common import quiet_libraries, user_errors
 EXIT_CHECK_FAILED = 1
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers, name: str, summary: str) -> None:
     p = subparsers.add_parser(
-        "leaderboard", help="verify submissions/ and write leaderboard.md",
+        name, help=summary,
         description="Recompute every metric of every result file under --submissions, reject the "
                     "files that do not check out, and write the leaderboard.")
     p.add_argument("--submissions", default="submissions",

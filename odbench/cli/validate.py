@@ -7,8 +7,8 @@ from .. import results
 from .common import user_errors
 
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="validate result documents (schema and rankings hash)")
+def add_parser(subparsers, name: str, summary: str) -> None:
+    p = subparsers.add_parser(name, help=summary)
     p.add_argument("files", nargs="+", help="result JSON files")
     p.set_defaults(func=run)
 

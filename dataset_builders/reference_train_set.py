@@ -1,4 +1,4 @@
-"""Build the synthetic (decorrelated) training set from a PictoWorld training folder.
+"""The reference models' synthetic (decorrelated) training set, from a PictoWorld training folder.
 
 A thin wrapper over ``dataset_builders.train_set`` for the reference experiments: pairs are
 selected on the whole training split with the embedded benchmark's thresholds
@@ -12,14 +12,15 @@ import dataclasses
 import os
 from typing import Any
 
+from .embedded import CITATION, PictoRecipe, read_pictoworld
+from .hf_folder import DatasetCard
+from .pair_stats import compute_pair_stats, selected_pairs
+from .train_set import TrainSetConfig, build_train_set
+
 
 def build_synthetic(pictoworld: str | os.PathLike, out: str | os.PathLike, *, n_source_images: int = 3000,
                     seed: int = 0, paste_per_pair: int = 200, num_workers: int = 2) -> dict[str, Any]:
-    from dataset_builders.embedded import CITATION, PictoRecipe, read_pictoworld
-    from dataset_builders.hf_folder import DatasetCard
-    from dataset_builders.pair_stats import compute_pair_stats, selected_pairs
-    from dataset_builders.train_set import TrainSetConfig, build_train_set
-
+    """Build the set into `out`; returns its folder, dataset hash, the selected pairs and the report."""
     train = read_pictoworld(pictoworld, "train")
     selected = selected_pairs(compute_pair_stats(train, PictoRecipe().selection))
     subset = dataclasses.replace(train, images=train.images[:n_source_images])

@@ -101,7 +101,7 @@ def hf_pairs(folder: str | os.PathLike, split: str = "train", *, config: str = "
         raise TrainingDataError(f"synthetic training set not found: {folder}")
     import datasets
 
-    from ..data import local_cache_dir
+    from odbench.data import local_cache_dir
 
     cache = local_cache_dir(folder)   # `datasets` alone would key the cache by the folder's name
     try:  # ODBench folders declare a `train` config (plus `manifest`); plain folders have one default

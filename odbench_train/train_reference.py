@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import ODBenchError
-from ..reference import REFERENCE_ARCH
-from .common import quiet_libraries, user_errors
+from odbench.cli.common import quiet_libraries, user_errors
+from odbench.errors import ODBenchError
+from odbench.reference import REFERENCE_ARCH
+
+from .options import add_loop_arguments, check_loop_arguments, report
 
 
-def add_parser(subparsers) -> None:
-    from .training_options import add_loop_arguments
-
-    p = subparsers.add_parser("train-reference", help="train the reference CLIP on a PictoWorld split",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_parser(subparsers, name: str, summary: str) -> None:
+    p = subparsers.add_parser(name, help=summary, description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pictoworld", required=True, help="PictoWorld (or COCO-format) folder with a train split")
     p.add_argument("--split", default="train")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images")
@@ -30,14 +30,13 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace, *, arch: str = REFERENCE_ARCH) -> int:
     """Train `arch` (the reference architecture, or another registered open_clip config)."""
     quiet_libraries()
-    from .training_options import check_loop_arguments, report
-
     if args.limit is not None and args.limit < 1:
         raise ODBenchError("--limit must be at least 1")
     device = check_loop_arguments(args)
-    from ..reference.encoder import untrained_reference
-    from ..training.data import coco_pairs
-    from ..training.loop import TrainConfig, Trainer
+    from odbench.reference.encoder import untrained_reference
+
+    from .data import coco_pairs
+    from .loop import TrainConfig, Trainer
 
     source = coco_pairs(args.pictoworld, args.split, limit=args.limit)
     start = untrained_reference(args.seed, arch)

@@ -5,8 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import ODBenchError
-from .common import resolve_device
+from odbench.cli.common import resolve_device
+from odbench.errors import ODBenchError
 
 
 def add_loop_arguments(p: argparse.ArgumentParser, *, lr: float, epochs: float, batch_size: int,

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import ODBenchError
-from .common import quiet_libraries, user_errors
+from odbench.cli.common import quiet_libraries, user_errors
+from odbench.errors import ODBenchError
+
+from .options import add_loop_arguments, check_loop_arguments, report
 
 
-def add_parser(subparsers) -> None:
-    from .training_options import add_loop_arguments
-
-    p = subparsers.add_parser("finetune", help="finetune an open_clip model with the synthetic training set",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_parser(subparsers, name: str, summary: str) -> None:
+    p = subparsers.add_parser(name, help=summary, description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="open_clip:ARCH[/PRETRAINED] or odbench:baseline / odbench:PATH")
     p.add_argument("--original", required=True, help="original training pairs: PictoWorld/COCO-format folder "
                                                      "or COCO captions JSON")
@@ -43,17 +43,16 @@ def add_parser(subparsers) -> None:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
-    from .training_options import check_loop_arguments, report
-
     if not 0.0 <= args.mix <= 1.0:
         raise ODBenchError(f"--mix must be in [0, 1], got {args.mix}")
     if args.mix > 0 and not args.synthetic:
         raise ODBenchError("--mix > 0 needs --synthetic (or pass --mix 0 to finetune on original pairs only)")
     device = check_loop_arguments(args)
-    from ..encoders import load_encoder
-    from ..encoders.open_clip_adapter import OpenCLIPEncoder
-    from ..training.data import coco_pairs, hf_pairs
-    from ..training.loop import TrainConfig, Trainer
+    from odbench.encoders import load_encoder
+    from odbench.encoders.open_clip_adapter import OpenCLIPEncoder
+
+    from .data import coco_pairs, hf_pairs
+    from .loop import TrainConfig, Trainer
 
     original = coco_pairs(args.original, args.split, images_dir=args.images)
     sources = [original]
