@@ -70,6 +70,4 @@ def edit_all(editor: CaptionEditor, captions: Iterable[str], lexicon: Lexicon) -
     return report
 
 
-DEFAULT_EDITOR: CaptionEditor = RuleEditor()
-
 __all__ = ["CaptionEditor", "EditReport", "RuleEditor", "edit_all", "edit_caption", "is_valid_edit"]

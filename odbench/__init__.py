@@ -1,3 +1,2 @@
 """ODBench: object-decorrelation benchmark for image-text retrieval."""
 __version__ = "0.1.0"
-BENCHMARK_NAME = "odbench"

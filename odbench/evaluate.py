@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import random
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,24 +17,13 @@ import torch
 from . import __version__
 from .benchmark import Benchmark
 from .encoders import LoadedEncoder, check_output, load_encoder
-from .errors import EncoderError
-from .metrics import DEFAULT_KS, compute_metrics
+from .metrics import compute_metrics
 from .progress import progress
 from .queries import DIRECTIONS, QuerySets
 from .rankings import rankings_hash, to_ids
 from .results import BenchmarkInfo, ModelInfo, ResultDocument, RunInfo
 from .retrieval import normalize, top_k
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    device: str = "cpu"
-    batch_size: int = 64
-    precision: str = "fp32"          # "amp": autocast (bf16 on CPU, fp16 on CUDA); scores stay fp32
-    num_workers: int = 0
-    seed: int = 0
-    k: int = 10
-    chunk_size: int = 1024
+from .run_config import RunConfig
 
 
 def seed_everything(seed: int) -> None:
@@ -96,7 +84,9 @@ def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig)
 
 
 @torch.inference_mode()
-def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) -> torch.Tensor:
+def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
+                image_dim: int | None = None) -> torch.Tensor:
+    """Caption embeddings; with `image_dim`, each batch must live in the images' space."""
     texts = list(benchmark.texts)
     out = []
     starts = range(0, len(texts), config.batch_size)
@@ -104,7 +94,8 @@ def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) 
         batch = texts[start:start + config.batch_size]
         with _autocast(config):
             emb = loaded.encoder.encode_texts(batch)
-        out.append(check_output(emb, expected_count=len(batch), model_name=loaded.name, what="text").cpu())
+        out.append(check_output(emb, expected_count=len(batch), model_name=loaded.name, what="text",
+                                expected_dim=image_dim).cpu())
     return normalize(torch.cat(out))
 
 
@@ -125,8 +116,6 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
              dataset_source: str) -> ResultDocument:
     """Run the whole evaluation and return a validated result document; `queries` are the
     benchmark's query sets (`odbench.queries.build_query_sets`)."""
-    if config.k < max(DEFAULT_KS):
-        raise ValueError(f"k must be at least {max(DEFAULT_KS)} (ODmAP@10 is the headline)")
     seed_everything(config.seed)
     started = time.perf_counter()
     encoder = loaded.encoder
@@ -135,10 +124,7 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
     if hasattr(encoder, "eval"):
         encoder.eval()
     image_emb = embed_images(loaded, benchmark, config)
-    text_emb = embed_texts(loaded, benchmark, config)
-    if image_emb.shape[1] != text_emb.shape[1]:
-        raise EncoderError(f"{loaded.name}: image embeddings have dimension {image_emb.shape[1]} "
-                           f"but text embeddings {text_emb.shape[1]}")
+    text_emb = embed_texts(loaded, benchmark, config, image_dim=image_emb.shape[1])
     rankings = rank_all(queries, image_emb, text_emb, config)
     report = compute_metrics(benchmark, queries, rankings, list_length=config.k)
     doc = ResultDocument(

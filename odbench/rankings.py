@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ODBenchError
 from .hashing import canonical_json, sha256_hex
-from .queries import DIRECTIONS, Direction
+from .queries import Direction
 
 Rankings = dict[str, dict[str, list[str]]]
 
@@ -73,9 +73,3 @@ def to_ids(direction: Direction, ranked: np.ndarray) -> dict[str, list[str]]:
     """The inverse of `ranked_matrix`: gallery positions back to ids."""
     gallery = direction.gallery_ids
     return {q: [gallery[i] for i in row] for q, row in zip(direction.query_ids, ranked.tolist(), strict=True)}
-
-
-def check_directions(rankings: Mapping[str, object]) -> None:
-    keys = set(rankings)
-    if keys != set(DIRECTIONS):
-        raise RankingError(f"rankings must have exactly the keys {list(DIRECTIONS)}, got {sorted(keys)}")

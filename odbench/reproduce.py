@@ -20,6 +20,7 @@ from .errors import ODBenchError
 from .queries import QuerySets
 from .reference import REFERENCE_MODELS
 from .results import ModelInfo, ResultDocument
+from .run_config import RunConfig
 
 # CI re-runs the models up to this size on every change. On the 2-core CI machine the reference
 # models (3.6 M) take about 25 s each; an untrained open_clip ViT-B-32 (151 M) about 3 minutes.
@@ -79,7 +80,7 @@ def rerun(doc: ResultDocument, benchmark: Benchmark, queries: QuerySets) -> Resu
     """Rebuild the model of a checked document, evaluate it again on `benchmark` (with its query
     sets) and return the new document; raise NotReproduced when the model's identity or the
     rankings hash differ."""
-    from .evaluate import RunConfig, build_encoder, evaluate
+    from .evaluate import build_encoder, evaluate
 
     model, run = doc.model, doc.run
     why_not = why_not_rebuildable(model.spec, model.args)

@@ -25,9 +25,10 @@ import torch
 
 from .benchmark import Benchmark
 from .dataset_format import EXHAUSTIVE
-from .evaluate import RunConfig, rank_all
+from .evaluate import rank_all
 from .metrics import compute_metrics
 from .queries import build_query_sets
+from .run_config import RunConfig
 
 NOISE_STD = 0.05
 ALPHAS = (0.3, 0.6, 0.9)

@@ -236,8 +236,3 @@ class Trainer:
             weights = save_weights(self.model, self.output / FINAL, self.config.save_dtype)
         return {"steps": self.step, "total_steps": self.total, "weights": str(weights) if weights else None,
                 "seconds": round(time.perf_counter() - started, 1)}
-
-
-def set_threads(n: int | None) -> None:
-    if n:
-        torch.set_num_threads(n)

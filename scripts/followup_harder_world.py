@@ -43,38 +43,29 @@ def register_arch32() -> None:
     register_model_config(ARCH32, config)
 
 
-def i2t_trap(doc: dict, dataset) -> dict[str, dict[str, float]]:
-    import glob
-    from pathlib import Path
-
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    dataset = Path(dataset)
-    im = pd.concat([pq.read_table(f, columns=["image_id", "src_id", "edit_kind", "removed", "objects"]).to_pandas()
-                    for f in sorted(glob.glob(str(dataset / "images" / "*.parquet")))]).set_index("image_id")
-    cap = pd.concat([pq.read_table(f, columns=["caption_id", "src_id", "edit_kind", "mentions"]).to_pandas()
-                     for f in sorted(glob.glob(str(dataset / "captions" / "*.parquet")))]).set_index("caption_id")
+def i2t_trap(doc: dict, benchmark) -> dict[str, dict[str, float]]:
+    images, captions = benchmark.images, benchmark.captions
     counts: dict[str, list[int]] = {"decorrelate": [0, 0], "control": [0, 0]}
     for q, ranked in doc["rankings"]["i2t"].items():
-        y = im.loc[q]
-        if y.edit_kind not in counts:
+        y = images.index[q]
+        kind = str(images.kind[y])
+        if kind not in counts:
             continue
-        objects = set(y.objects)
+        objects = images.labels[y]
         best_trap = best_rel = 99
         for i, c in enumerate(ranked):
-            row = cap.loc[c]
-            if row.src_id != y.src_id:
+            j = captions.index[c]
+            if captions.src[j] != images.src[y]:
                 continue
-            mentions = set(row.mentions)
-            if row.edit_kind == "original" and y.removed in mentions:
+            mentions = captions.labels[j]
+            if captions.kind[j] == "original" and images.removed[y] in mentions:
                 best_trap = min(best_trap, i)
             elif mentions <= objects:
                 best_rel = min(best_rel, i)
         if best_trap == best_rel == 99:
             continue
-        counts[y.edit_kind][0] += 1
-        counts[y.edit_kind][1] += best_trap < best_rel
+        counts[kind][0] += 1
+        counts[kind][1] += best_trap < best_rel
     return {k: {"trap_above_relevant": v[1] / max(1, v[0]), "n": v[0]} for k, v in counts.items()}
 
 
@@ -87,9 +78,11 @@ def main(argv: list[str]) -> int:
         import json
         from pathlib import Path
 
-        dataset = Path(__file__).resolve().parents[1] / "odbench/embedded/odbench-picto"
+        from odbench.data import load_benchmark
+
+        benchmark = load_benchmark()   # the embedded odbench-picto
         for path in argv[1:]:
-            rates = i2t_trap(json.loads(Path(path).read_text()), dataset)
+            rates = i2t_trap(json.loads(Path(path).read_text()), benchmark)
             print(Path(path).stem, " ".join(f"{k}: trap>relevant {v['trap_above_relevant']:.3f} (n={v['n']})"
                                            for k, v in rates.items()))
         return 0

@@ -12,13 +12,14 @@ import pytest
 from markdown_it import MarkdownIt
 
 from odbench.cli.main import main as odbench
-from odbench.evaluate import RunConfig, build_encoder, evaluate
+from odbench.evaluate import build_encoder, evaluate
 from odbench.leaderboard.checks import find_submissions, reproduction_check, verify_all
 from odbench.leaderboard.datasets import DatasetRegistry
 from odbench.leaderboard.markdown import render
 from odbench.queries import build_query_sets
 from odbench.reproduce import CI_MAX_PARAMETERS, ci_status
 from odbench.results import dump
+from odbench.run_config import RunConfig
 
 from console import run_console
 from fake_results import make_submission

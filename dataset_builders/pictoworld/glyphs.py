@@ -15,31 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-# COCO 2017 category table for the categories PictoWorld draws: name -> (id, supercategory).
-COCO_CATEGORIES: dict[str, tuple[int, str]] = {
-    "person": (1, "person"), "bicycle": (2, "vehicle"), "car": (3, "vehicle"),
-    "motorcycle": (4, "vehicle"), "airplane": (5, "vehicle"), "bus": (6, "vehicle"),
-    "train": (7, "vehicle"), "truck": (8, "vehicle"), "boat": (9, "vehicle"),
-    "traffic light": (10, "outdoor"), "stop sign": (13, "outdoor"),
-    "bird": (16, "animal"), "cat": (17, "animal"), "dog": (18, "animal"), "horse": (19, "animal"),
-    "sheep": (20, "animal"), "cow": (21, "animal"), "elephant": (22, "animal"),
-    "zebra": (24, "animal"), "giraffe": (25, "animal"),
-    "backpack": (27, "accessory"), "umbrella": (28, "accessory"), "handbag": (31, "accessory"),
-    "suitcase": (33, "accessory"),
-    "frisbee": (34, "sports"), "sports ball": (37, "sports"), "kite": (38, "sports"),
-    "skateboard": (41, "sports"),
-    "bottle": (44, "kitchen"), "wine glass": (46, "kitchen"), "cup": (47, "kitchen"),
-    "knife": (49, "kitchen"), "spoon": (50, "kitchen"), "bowl": (51, "kitchen"),
-    "banana": (52, "food"), "apple": (53, "food"), "sandwich": (54, "food"), "orange": (55, "food"),
-    "broccoli": (56, "food"), "carrot": (57, "food"), "hot dog": (58, "food"), "pizza": (59, "food"),
-    "donut": (60, "food"), "cake": (61, "food"),
-    "chair": (62, "furniture"), "couch": (63, "furniture"), "potted plant": (64, "furniture"),
-    "bed": (65, "furniture"), "toilet": (70, "furniture"),
-    "tv": (72, "electronic"), "laptop": (73, "electronic"), "mouse": (74, "electronic"),
-    "keyboard": (76, "electronic"), "cell phone": (77, "electronic"),
-    "book": (84, "indoor"), "clock": (85, "indoor"), "vase": (86, "indoor"),
-    "scissors": (87, "indoor"), "teddy bear": (88, "indoor"), "toothbrush": (90, "indoor"),
-}
+from odbench.categories import BY_NAME, CocoCategory
 
 # category -> OpenMoji codepoints (hex); several entries are drawn as alternatives.
 GLYPHS: dict[str, tuple[str, ...]] = {
@@ -68,6 +44,8 @@ GLYPHS: dict[str, tuple[str, ...]] = {
     "book": ("1F4D5", "1F4D6"), "clock": ("1F570", "23F0"), "vase": ("1F3FA",),
     "scissors": ("2702",), "teddy bear": ("1F9F8",), "toothbrush": ("1FAA5",),
 }
+# The COCO categories PictoWorld draws: those with a glyph, with COCO's ids and supercategories.
+CATEGORIES: dict[str, CocoCategory] = {name: BY_NAME[name] for name in GLYPHS}
 
 # U+1F6CB is a couch AND a floor lamp: keep the couch only (fractional crop box, then the
 # largest connected part, which drops the lamp's foot).

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
-from ..errors import ODBenchError
 from .common import quiet_libraries, resolve_device, user_errors
 
 if TYPE_CHECKING:   # the results module loads jsonschema: imported when a result exists
@@ -47,29 +47,23 @@ def summary_table(doc: ResultDocument) -> str:
     return "\n".join(lines)
 
 
-MAX_K = 100   # result.schema.json's bound on run.k
-
-
 @user_errors
 def run(args: argparse.Namespace) -> int:
     from .. import results
     from ..files import check_output_path
+    from ..run_config import RunConfig
 
     # Everything the user can get wrong is checked before the model is built (and before the
     # heavy imports): an evaluation can take minutes, and its result must have somewhere to go.
     output = check_output_path(args.output, overwrite=args.overwrite)
-    if args.batch_size < 1:
-        raise ODBenchError("--batch-size must be at least 1")
-    if not 10 <= args.k <= MAX_K:
-        raise ODBenchError(f"--k must be between 10 (ODmAP@10 is the headline metric) and {MAX_K}")
-    if args.num_workers < 0:
-        raise ODBenchError("--num-workers must be 0 (load images in the main process) or more")
-    device = resolve_device(args.device)
+    settings = RunConfig(batch_size=args.batch_size, precision=args.precision, num_workers=args.num_workers,
+                         seed=args.seed, k=args.k)                # checks them
+    config = dataclasses.replace(settings, device=resolve_device(args.device))
     quiet_libraries()
     from ..data import load_benchmark
     from ..encoders import parse_model_args
     from ..errors import EncoderError
-    from ..evaluate import RunConfig, build_encoder, evaluate
+    from ..evaluate import build_encoder, evaluate
     from ..queries import build_query_sets
 
     model_args = parse_model_args(args.model_arg)
@@ -77,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
         loaded = build_encoder(args.model, model_args, seed=args.seed)
         benchmark = load_benchmark(args.dataset, revision=args.revision)
         queries = build_query_sets(benchmark)
-        config = RunConfig(device=device, batch_size=args.batch_size, precision=args.precision,
-                           num_workers=args.num_workers, seed=args.seed, k=args.k)
         doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name)
     except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
         raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "

@@ -21,7 +21,7 @@ import os
 import pkgutil
 import sys
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,6 @@ class LoadedEncoder:
     weights_hash: str | None
     num_parameters: int | None
     untrained: bool
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def preprocess(self) -> Any | None:
-        """The per-image transform to run in DataLoader workers, or None (PIL images)."""
-        return getattr(self.encoder, "preprocess", None)
 
     def identity(self) -> dict[str, Any]:
         """JSON-ready model identity: exactly the keys of the result schema's ``model`` object
