@@ -29,6 +29,10 @@ class WrongCount(BagOfColours):
     def encode_texts(self, texts):
         return torch.ones(len(texts) + 1, 3)
 
+class OtherSpace(BagOfColours):
+    def encode_texts(self, texts):
+        return torch.ones(len(texts), 4)
+
 class ReturnsNaN(BagOfColours):
     def encode_images(self, images):
         return torch.full((len(images), 3), float("nan"))
@@ -94,6 +98,7 @@ def test_longer_ranked_lists(dataset, tmp_path):
     ("{file}:Explodes", "weights not found"),
     ("{file}:WrongShape", "WrongShape"),
     ("{file}:WrongCount", "WrongCount"),
+    ("{file}:OtherSpace", "dimension 4, but the image embeddings have dimension 3"),
     ("{file}:ReturnsNaN", "finite"),
 ])
 def test_model_mistakes_are_one_clear_line(dataset, encoder_file, tmp_path, capsys, model, message):
