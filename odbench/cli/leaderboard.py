@@ -35,26 +35,6 @@ def add_parser(subparsers, name: str, summary: str) -> None:
     p.set_defaults(func=run)
 
 
-def _registry(args: argparse.Namespace, submissions: Path):
-    from ..leaderboard.datasets import (
-        DATASETS_FILE,
-        DatasetRegistry,
-        parse_dataset_option,
-        parse_source,
-        read_datasets_file,
-    )
-
-    sources = {}
-    listed = submissions / DATASETS_FILE
-    if listed.is_file() or listed.is_symlink():   # paths in datasets.json are relative to its folder
-        for key, text in read_datasets_file(listed).items():
-            sources[key] = parse_source(text, base=submissions)
-    for option in args.dataset:
-        key, text = parse_dataset_option(option)
-        sources[key] = parse_source(text)
-    return DatasetRegistry(sources)
-
-
 def _diff_summary(old: str, new: str, output: Path) -> tuple[str, list[str]]:
     diff = list(difflib.unified_diff(old.splitlines(), new.splitlines(), f"{output} (on disk)",
                                      f"{output} (generated)", lineterm="", n=0))
@@ -71,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..escaping import one_line
     from ..files import check_output_path, write_atomic
     from ..leaderboard.checks import find_submissions, reproduction_check, verify_all
+    from ..leaderboard.datasets import DatasetRegistry
     from ..leaderboard.markdown import render
     from ..reproduce import CI_MAX_PARAMETERS
 
@@ -83,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         raise ODBenchError("--max-params must be 0 or more")
     if not args.check:
         check_output_path(output, overwrite=True)
-    registry = _registry(args, submissions)
+    registry = DatasetRegistry.of_submissions(submissions, args.dataset)
     paths = find_submissions(submissions)
     shown = {p: (submissions / p.relative_to(submissions)).as_posix() for p in paths}
     reproducer, reproduced = None, []

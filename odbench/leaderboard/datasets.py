@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import strict_json
@@ -72,6 +72,20 @@ class DatasetRegistry:
         for key, source in (sources or {}).items():
             self._sources.register(key, source, replace=True)
         self._loaded: dict[str, tuple[Benchmark, QuerySets] | Rejection] = {}
+
+    @classmethod
+    def of_submissions(cls, folder: Path, options: Sequence[str] = ()) -> DatasetRegistry:
+        """The datasets a submissions folder may name: the embedded ones, those of its
+        datasets.json (paths relative to the folder), then `--dataset NAME@VERSION=PATH` options."""
+        sources = {}
+        listed = folder / DATASETS_FILE
+        if listed.is_file() or listed.is_symlink():   # read_datasets_file refuses a link, by name
+            for key, text in read_datasets_file(listed).items():
+                sources[key] = parse_source(text, base=folder)
+        for option in options:
+            key, text = parse_dataset_option(option)
+            sources[key] = parse_source(text)
+        return cls(sources)
 
     def known(self) -> list[str]:
         return sorted(self._sources)
