@@ -72,6 +72,7 @@ class ModelInfo:
     weights_hash: str | None
     num_parameters: int | None
     untrained: bool
+    revision: str | None = None       # optional in the schema: the hub commit of an hf: model
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class ResultDocument:
         data = dataclasses.asdict(self)
         if data["run"]["num_workers"] is None:
             del data["run"]["num_workers"]
+        if data["model"]["revision"] is None:
+            del data["model"]["revision"]
         return data
 
     def validate(self) -> None:

@@ -47,12 +47,13 @@ class LoadedEncoder:
     weights_hash: str | None
     num_parameters: int | None
     untrained: bool
+    revision: str | None = None  # the hub commit of the weights, for encoders that know it (hf:)
 
     def identity(self) -> dict[str, Any]:
         """JSON-ready model identity: exactly the keys of the result schema's ``model`` object
         (``target`` stays out: the spec already determines it)."""
         plain = (str, int, float, bool, type(None))
-        return {
+        identity = {
             "spec": self.spec,
             "args": {k: v if isinstance(v, plain) else str(v) for k, v in self.args.items()},
             "name": self.name,
@@ -60,6 +61,9 @@ class LoadedEncoder:
             "num_parameters": self.num_parameters,
             "untrained": self.untrained,
         }
+        if self.revision is not None:   # optional in the schema: most models have no commit
+            identity["revision"] = self.revision
+        return identity
 
 
 def state_dict_sha256(module: torch.nn.Module) -> str:
@@ -274,6 +278,7 @@ def _identify(encoder: Encoder, spec: str, args: dict[str, Any], target: str) ->
     if num_parameters is None and is_module:
         num_parameters = sum(p.numel() for p in encoder.parameters())
     name = getattr(encoder, "name", None)
+    revision = getattr(encoder, "revision", None)
     return LoadedEncoder(
         encoder=encoder,
         spec=spec,
@@ -283,4 +288,5 @@ def _identify(encoder: Encoder, spec: str, args: dict[str, Any], target: str) ->
         weights_hash=weights_hash,
         num_parameters=num_parameters,
         untrained=bool(getattr(encoder, "untrained", False)),
+        revision=revision if isinstance(revision, str) and revision else None,
     )

@@ -33,6 +33,9 @@ Optional attributes, looked up with ``getattr(encoder, name, None)``:
     Parameter count; if absent, counted from an ``nn.Module``.
 ``untrained: bool``
     True for a randomly initialised model; the result document then says "untrained".
+``revision: str | None``
+    The hub commit the weights were loaded from (the ``hf:`` adapter sets it); recorded as the
+    result's ``model.revision``.
 
 If the encoder is a ``torch.nn.Module`` (anything with ``.to`` / ``.eval``), the harness calls
 ``encoder.to(device)`` and ``encoder.eval()`` and runs the encode methods under

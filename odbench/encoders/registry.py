@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from odbench.errors import EncoderError
 from odbench.registry import Registry
@@ -116,4 +117,30 @@ register_builtin(Builtin(
     parse=_parse_odbench,
     usage="odbench:baseline | odbench:mitigated | odbench:PATH (reference CLIPs trained on PictoWorld)",
     examples=("odbench:baseline", "odbench:mitigated"),
+))
+
+
+# ---- hf:ORG/NAME[@REVISION] | hf:FOLDER ---------------------------------------------------------
+
+def _parse_hf(rest: str) -> dict[str, str]:
+    if not rest:
+        raise EncoderError("hf needs a model: hf:ORG/NAME[@REVISION] or hf:./folder, "
+                           "e.g. hf:openai/clip-vit-base-patch32")
+    if Path(rest).expanduser().is_dir():   # a folder may well have an '@' in its path
+        return {"model": rest}
+    model, sep, revision = rest.rpartition("@")
+    if not sep:
+        return {"model": rest}
+    if not model or not revision:
+        raise EncoderError(f"hf:{rest}: expected hf:ORG/NAME@REVISION (a branch, tag or commit)")
+    return {"model": model, "revision": revision}
+
+
+register_builtin(Builtin(
+    prefix="hf",
+    target="odbench.encoders.hf_adapter:HFEncoder",
+    parse=_parse_hf,
+    usage="hf:ORG/NAME[@REVISION] | hf:FOLDER (a transformers dual encoder such as CLIP or SigLIP; "
+          "pip install 'odbench[hf]')",
+    examples=("hf:openai/clip-vit-base-patch32", "hf:./my-checkpoint"),
 ))
