@@ -1,4 +1,4 @@
-"""Showing untrusted text: one terminal line, a markdown table cell, a markdown link.
+"""Showing untrusted text: one terminal line, a markdown table cell, a markdown link, HTML text.
 
 Submission files, their names and the values inside them are written by whoever opens a pull
 request. What reaches a CI log or leaderboard.md must stay one line of inert text: no line
@@ -7,6 +7,7 @@ link or image syntax.
 """
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import quote
 
@@ -43,3 +44,8 @@ def md_code(text: object, limit: int = 200) -> str:
 def md_link(label: object, target: str) -> str:
     """[label](target) with the label escaped and the relative target percent-encoded."""
     return f"[{md_text(label)}]({quote(target, safe='/')})"
+
+
+def html_text(text: object, limit: int = 200) -> str:
+    """Inert HTML text or attribute value (quotes escaped too), one line."""
+    return html.escape(one_line(text, limit), quote=True)

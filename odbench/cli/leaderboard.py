@@ -29,6 +29,10 @@ def add_parser(subparsers, name: str, summary: str) -> None:
     p.add_argument("--max-params", type=int, default=None, metavar="N",
                    help="with --reproduce: largest model to re-run, in parameters (default: CI's limit, "
                         "20000000)")
+    p.add_argument("--html", default=None, metavar="DIR",
+                   help="also write the leaderboard as a static web page, DIR/index.html (sortable tables, "
+                        "plots; no server, no external requests), with the accepted result files copied "
+                        "under DIR/results/; written with --check too")
     p.add_argument("--dataset", action="append", default=[], metavar="NAME@VERSION=PATH",
                    help="where to find a dataset version (folder, org/repo or org/repo@revision); "
                         "repeatable; overrides submissions/datasets.json and the embedded datasets")
@@ -64,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise ODBenchError("--max-params must be 0 or more")
     if not args.check:
         check_output_path(output, overwrite=True)
+    if args.html is not None:
+        check_output_path(Path(args.html) / "index.html", overwrite=True, option="--html")
     registry = DatasetRegistry.of_submissions(submissions, args.dataset)
     paths = find_submissions(submissions)
     shown = {p: (submissions / p.relative_to(submissions)).as_posix() for p in paths}
@@ -84,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
     if args.reproduce:
         summary += f", {len(reproduced)} re-run and reproduced"
 
+    if args.html is not None:
+        from ..leaderboard.html import write_page
+
+        print(f"wrote {write_page(outcome, args.html, submissions)}")
     if not args.check:
         write_atomic(output, text, overwrite=True)
         print(f"wrote {output}: {summary}")

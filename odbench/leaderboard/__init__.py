@@ -14,5 +14,6 @@ log only through odbench.escaping, and symbolic links are never followed.
 - `rejection`: the reasons a submission is rejected for;
 - `datasets`: the datasets submissions may name (embedded, submissions/datasets.json, --dataset);
 - `checks`: reading and checking every file, duplicates and reproduction;
-- `markdown`: leaderboard.md from the accepted files.
+- `markdown`: leaderboard.md from the accepted files;
+- `html`: the same as a static web page with plots (`odbench leaderboard --html DIR`).
 """

@@ -65,20 +65,26 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def render(outcome: Outcome, output_dir: Path) -> str:
-    """The leaderboard as markdown: same outcome and paths -> same bytes."""
+def ranked_sections(outcome: Outcome) -> list[tuple[str, str, list[Accepted]]]:
+    """(benchmark, version, entries ranked by odmap@10) for every dataset version: benchmarks
+    alphabetically, newest version first within a benchmark (leaderboard.md and the web page)."""
     groups: dict[tuple[str, str], list[Accepted]] = {}
     for entry in outcome.accepted:
         b = entry.doc.benchmark
         groups.setdefault((b.name, b.version), []).append(entry)
+    return [(name, version, sorted(groups[(name, version)], key=lambda e: (
+                -(e.report.metrics["odmap@10"] if e.report.metrics["odmap@10"] is not None else float("-inf")),
+                e.doc.model.spec, e.shown)))
+            for name, version in sorted(groups, key=lambda g: (g[0], [-v for v in _version_key(g[1])]))]
+
+
+def render(outcome: Outcome, output_dir: Path) -> str:
+    """The leaderboard as markdown: same outcome and paths -> same bytes."""
+    sections = ranked_sections(outcome)
     lines = [HEADER]
-    if not groups:
+    if not sections:
         lines.append("No accepted submissions yet.\n")
-    # Benchmarks alphabetically, newest dataset version first within a benchmark.
-    for name, version in sorted(groups, key=lambda g: (g[0], [-v for v in _version_key(g[1])])):
-        entries = sorted(groups[(name, version)], key=lambda e: (
-            -(e.report.metrics["odmap@10"] if e.report.metrics["odmap@10"] is not None else float("-inf")),
-            e.doc.model.spec, e.shown))
+    for name, version, entries in sections:
         b = entries[0].doc.benchmark
         lines += [f"## {md_text(name)} v{md_text(version)}\n",
                   f"Dataset hash {md_code(b.dataset_hash[:16])}; SPEC v{md_text(b.spec_version)}, "
