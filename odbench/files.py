@@ -32,8 +32,8 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False, optio
     return path
 
 
-def write_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
-    """Write `text` to `path` through a temporary file and a rename, so a crash or an error
+def write_atomic(path: str | os.PathLike, text: str | bytes, *, overwrite: bool = False) -> Path:
+    """Write `text` (str as UTF-8, or bytes) to `path` through a temporary file and a rename, so a crash or an error
     never leaves a half-written file. Refuses to replace an existing file unless told to."""
     path = check_output_path(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,7 @@ def write_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:

@@ -30,6 +30,8 @@ SUBCOMMANDS.register("check-benchmark", Subcommand("score the label oracle and p
                                                    "odbench.cli.check_benchmark:add_parser"))
 SUBCOMMANDS.register("leaderboard", Subcommand("verify submissions/ and write leaderboard.md",
                                                "odbench.cli.leaderboard:add_parser"))
+SUBCOMMANDS.register("report", Subcommand("summarise a result (or compare two) in markdown and a PNG",
+                                          "odbench.cli.report:add_parser"))
 SUBCOMMANDS.register("train-reference", Subcommand("train the reference CLIP on a PictoWorld split",
                                                    "odbench_train.train_reference:add_parser"))
 SUBCOMMANDS.register("finetune", Subcommand("finetune an open_clip model with the synthetic training set",
