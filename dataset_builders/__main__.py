@@ -3,6 +3,8 @@
   picto       the embedded benchmark odbench-picto (PictoWorld), by its recipe
   test-split  a test dataset from COCO-format training and test annotations (real COCO)
   train-set   the synthetic training set (remove / paste rows) from a COCO-format training split
+  card-examples  add the card's picture grid (examples.png) to a built test dataset folder; its
+              content hash does not change (checked)
 
 Publishing a built folder: `python -m dataset_builders.publish FOLDER --repo ORG/NAME`.
 """
@@ -237,7 +239,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attribution", default="", help="third-party data and licences, for the card")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_train_set)
+
+    p = sub.add_parser("card-examples", help="add examples.png and its card section to a built test folder",
+                       formatter_class=_HelpFormatter)
+    p.add_argument("folder", help="a built test dataset folder (e.g. odbench/embedded/odbench-picto)")
+    p.add_argument("--rows", type=int, default=6, help="at most this many pairs, one edit each")
+    p.set_defaults(func=cmd_card_examples)
     return parser
+
+
+def cmd_card_examples(args: argparse.Namespace) -> dict:
+    from .card_examples import add_examples
+    from .hf_folder import read_card_metadata, verify_dataset_folder
+
+    folder = Path(args.folder)
+    if not (folder / "README.md").is_file():
+        raise UsageError(f"{folder} is not a dataset folder (no README.md)")
+    before = read_card_metadata(folder).get("odbench", {}).get("dataset_hash")
+    path = add_examples(folder, args.rows)
+    manifest = verify_dataset_folder(folder)      # every content hash still holds
+    if manifest["dataset_hash"] != before:
+        raise UsageError(f"{folder}: the dataset hash changed ({before} -> {manifest['dataset_hash']})")
+    return {"examples": str(path) if path else None, "dataset_hash": manifest["dataset_hash"],
+            "bytes": path.stat().st_size if path else 0}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ from odbench.lexicon import Lexicon
 from odbench.progress import progress
 
 from .caption_editor import CaptionEditor, RuleEditor, edit_caption
+from .card_examples import add_examples
 from .hf_folder import DatasetCard, FolderInfo, add_card_section, no_progress_bars, write_dataset_folder
 from .image_editor import Eligibility, ImageEdit, check_candidate, edit_candidates, edit_image
 from .inpainters import Inpainter, editor_string, get_inpainter
@@ -347,6 +348,8 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
     info = write_dataset_folder(out_dir, configs, card, manifest, split="test", overwrite=overwrite)
     if config.check:
         report["check_benchmark"] = _check(info.path)
+    examples = add_examples(info.path)    # the card's pictures; no hash covers them
+    report["card_examples"] = examples.name if examples else None
     report["build_seconds"] = round(time.perf_counter() - started, 1)
     return info, report
 
