@@ -38,6 +38,16 @@ EMBEDDED_DIR = Path(__file__).parent / "embedded"
 DEFAULT_DATASET = "odbench-picto"
 
 
+def embedded_path(name: str = DEFAULT_DATASET) -> Path:
+    """The folder of a dataset shipped inside the package, wherever the package is installed:
+    `load_dataset(str(embedded_path()), "images", split="test")` works from any directory."""
+    folder = EMBEDDED_DIR / name
+    if not (folder / "README.md").is_file():
+        known = sorted(p.name for p in EMBEDDED_DIR.iterdir() if (p / "README.md").is_file())
+        raise DatasetError(f"no embedded dataset {name!r}; the package ships {', '.join(known) or 'none'}")
+    return folder
+
+
 def resolve_dataset(dataset: str | os.PathLike | None) -> tuple[str, bool]:
     """-> (path or repo id, is_local). None or an embedded name means the shipped benchmark."""
     if dataset is None:
