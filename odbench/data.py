@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .benchmark import Benchmark, Items, pair_key
+from .cache import VerifiedDatasets
 from .dataset_format import (
     CAPTIONS,
     EDIT_KINDS,
@@ -129,9 +130,10 @@ def _items(cols: dict[str, list], id_col: str, label_col: str, sources: dict[str
 
 
 def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | None = None,
-                   verify: bool = True) -> Benchmark:
+                   verify: bool = True, verified: VerifiedDatasets | None = None) -> Benchmark:
     """Load, check and (by default) hash-verify a test dataset. What SPEC section 3 asks of its
-    edits (a relevant caption for every edited image) is checked by `build_query_sets`."""
+    edits (a relevant caption for every edited image) is checked by `build_query_sets`.
+    With `verified`, a local folder whose exact files were verified before is not hashed again."""
     path, is_local = resolve_dataset(dataset)
     manifest = read_manifest(path, revision=revision)
     missing = set(REQUIRED_MANIFEST_KEYS) - set(manifest)
@@ -150,8 +152,11 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
         tables[config] = load_config(path, config, revision=revision)
         if config in REQUIRED_COLUMNS:
             check_columns(config, tables[config].column_names)
-    if verify:
+    memo = verified.key(path, str(manifest["dataset_hash"])) if verify and verified and is_local else None
+    if verify and not (memo and verified.known(memo)):
         verify_content_hashes(tables, manifest)
+        if memo:
+            verified.remember(memo)
 
     images, captions = tables[IMAGES], tables[CAPTIONS]
     benchmark, image_order = build_benchmark(

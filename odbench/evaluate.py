@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import inspect
 import random
 import time
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +20,7 @@ import torch
 
 from . import __version__
 from .benchmark import Benchmark
+from .cache import EmbeddingCache
 from .encoders import LoadedEncoder, check_output, load_encoder
 from .metrics import compute_metrics
 from .progress import progress
@@ -112,12 +117,45 @@ def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor
     return rankings
 
 
-def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, config: RunConfig, *,
-             dataset_source: str) -> ResultDocument:
-    """Run the whole evaluation and return a validated result document; `queries` are the
-    benchmark's query sets (`odbench.queries.build_query_sets`)."""
-    seed_everything(config.seed)
-    started = time.perf_counter()
+def _code_hash(obj: Any) -> str | None:
+    """SHA-256 of the file that defines the encoder's class: a user's edited model code is a new
+    cache key (code it imports from other files is not covered; --no-cache then)."""
+    try:
+        return hashlib.sha256(Path(inspect.getsourcefile(type(obj))).read_bytes()).hexdigest()
+    except (TypeError, OSError):
+        return None
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def embedding_key(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) -> dict[str, Any] | None:
+    """Everything that determines a run's embeddings, or None when the model has no weights
+    hash (its embeddings could change with nothing we can see, so they are never cached)."""
+    if loaded.weights_hash is None:
+        return None
+    return {"model": loaded.identity(), "target": loaded.target, "code": _code_hash(loaded.encoder),
+            "dataset_hash": benchmark.dataset_hash, "images": len(benchmark.images),
+            "texts": len(benchmark.texts), "precision": config.precision,
+            "device": config.device.partition(":")[0], "batch_size": config.batch_size, "seed": config.seed,
+            "odbench": __version__, "torch": torch.__version__, "open_clip": _version("open_clip_torch")}
+
+
+def embed_all(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
+              cache: EmbeddingCache | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image and caption embeddings, from `cache` when it holds this run's (then the model
+    never runs); computed ones are stored there."""
+    key = embedding_key(loaded, benchmark, config) if cache is not None else None
+    if cache is not None and key is None:
+        cache.status = "embeddings computed (not cached: the model has no weights hash)"
+    if key is not None:
+        found = cache.load(key)
+        if found is not None:
+            return found
     encoder = loaded.encoder
     if hasattr(encoder, "to"):
         encoder.to(config.device)
@@ -125,6 +163,19 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
         encoder.eval()
     image_emb = embed_images(loaded, benchmark, config)
     text_emb = embed_texts(loaded, benchmark, config, image_dim=image_emb.shape[1])
+    if key is not None:
+        cache.store(key, image_emb, text_emb)
+    return image_emb, text_emb
+
+
+def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, config: RunConfig, *,
+             dataset_source: str, cache: EmbeddingCache | None = None) -> ResultDocument:
+    """Run the whole evaluation and return a validated result document; `queries` are the
+    benchmark's query sets (`odbench.queries.build_query_sets`). With `cache`, embeddings of
+    an unchanged model on unchanged data are read rather than computed (`cache.status` says)."""
+    seed_everything(config.seed)
+    started = time.perf_counter()
+    image_emb, text_emb = embed_all(loaded, benchmark, config, cache)
     rankings = rank_all(queries, image_emb, text_emb, config)
     report = compute_metrics(benchmark, queries, rankings, list_length=config.k)
     doc = ResultDocument(
