@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__
+from . import __version__, distributed
 from .benchmark import Benchmark
 from .cache import EmbeddingCache
 from .encoders import LoadedEncoder, check_output, load_encoder
@@ -55,14 +55,14 @@ def _autocast(config: RunConfig):
 class _ImageRows(torch.utils.data.Dataset):
     """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark."""
 
-    def __init__(self, table, preprocess) -> None:
-        self.table, self.preprocess = table, preprocess
+    def __init__(self, table, preprocess, rows: range) -> None:
+        self.table, self.preprocess, self.rows = table, preprocess, rows
 
     def __len__(self) -> int:
-        return len(self.table)
+        return len(self.rows)
 
     def __getitem__(self, i: int):
-        image = self.table[int(i)]["image"].convert("RGB")
+        image = self.table[self.rows[int(i)]]["image"].convert("RGB")
         return self.preprocess(image) if self.preprocess is not None else image
 
 
@@ -71,11 +71,16 @@ def _to_device(batch: Any, device: str) -> Any:
 
 
 @torch.inference_mode()
-def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) -> torch.Tensor:
+def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
+                 rows: range | None = None) -> torch.Tensor:
+    """Image embeddings (of the gallery positions `rows`, all by default)."""
+    rows = range(len(benchmark.images)) if rows is None else rows
+    if not rows:
+        return torch.zeros(0, 0)
     encoder = loaded.encoder
     preprocess = getattr(encoder, "preprocess", None)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(benchmark.images_table, preprocess), batch_size=config.batch_size,
+        _ImageRows(benchmark.images_table, preprocess, rows), batch_size=config.batch_size,
         num_workers=config.num_workers, shuffle=False,
         collate_fn=None if preprocess is not None else list,
         pin_memory=config.device.startswith("cuda"))
@@ -90,9 +95,12 @@ def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig)
 
 @torch.inference_mode()
 def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
-                image_dim: int | None = None) -> torch.Tensor:
-    """Caption embeddings; with `image_dim`, each batch must live in the images' space."""
-    texts = list(benchmark.texts)
+                image_dim: int | None = None, rows: range | None = None) -> torch.Tensor:
+    """Caption embeddings (of the gallery positions `rows`, all by default); with `image_dim`,
+    each batch must live in the images' space."""
+    texts = list(benchmark.texts) if rows is None else list(benchmark.texts[rows.start:rows.stop])
+    if not texts:
+        return torch.zeros(0, 0)
     out = []
     starts = range(0, len(texts), config.batch_size)
     for start in progress(starts, desc="captions", total=len(starts), unit="batch"):
@@ -106,13 +114,17 @@ def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, 
 
 def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
              config: RunConfig) -> dict[str, dict[str, list[str]]]:
-    """Top-K gallery ids for every query of the four directions (SPEC section 7)."""
+    """Top-K gallery ids for every query of the four directions (SPEC section 7). Under torchrun
+    each process ranks whole query chunks of its own, and all get every ranking."""
     rankings = {}
     for name in DIRECTIONS:
         d = queries.direction(name)
         q_emb, g_emb = (image_emb, text_emb) if name.endswith("i2t") else (text_emb, image_emb)
-        ranked = top_k(q_emb[torch.as_tensor(d.query_pos)], g_emb[torch.as_tensor(d.gallery_pos)],
+        mine = distributed.share(len(d.query_pos), config.chunk_size)
+        ranked = top_k(q_emb[torch.as_tensor(d.query_pos[mine.start:mine.stop])],
+                       g_emb[torch.as_tensor(d.gallery_pos)],
                        config.k, device=config.device, chunk_size=config.chunk_size)
+        ranked = distributed.gather_rows(torch.from_numpy(ranked)).numpy()
         rankings[name] = to_ids(d, ranked)
     return rankings
 
@@ -152,18 +164,22 @@ def embed_all(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
     key = embedding_key(loaded, benchmark, config) if cache is not None else None
     if cache is not None and key is None:
         cache.status = "embeddings computed (not cached: the model has no weights hash)"
-    if key is not None:
-        found = cache.load(key)
-        if found is not None:
-            return found
+    # under torchrun, rank 0 reads the cache and every rank takes what it found
+    found = distributed.broadcast(cache.load(key) if key is not None and distributed.is_main() else None)
+    if found is not None:
+        return found
     encoder = loaded.encoder
     if hasattr(encoder, "to"):
         encoder.to(config.device)
     if hasattr(encoder, "eval"):
         encoder.eval()
-    image_emb = embed_images(loaded, benchmark, config)
-    text_emb = embed_texts(loaded, benchmark, config, image_dim=image_emb.shape[1])
-    if key is not None:
+    # under torchrun each process encodes whole batches of its own, and all get every embedding
+    image_emb = distributed.gather_rows(embed_images(
+        loaded, benchmark, config, rows=distributed.share(len(benchmark.images), config.batch_size)))
+    text_emb = distributed.gather_rows(embed_texts(
+        loaded, benchmark, config, image_dim=image_emb.shape[1],
+        rows=distributed.share(len(benchmark.texts), config.batch_size)))
+    if key is not None and distributed.is_main():
         cache.store(key, image_emb, text_emb)
     return image_emb, text_emb
 

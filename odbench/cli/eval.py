@@ -61,8 +61,11 @@ def run(args: argparse.Namespace) -> int:
     output = check_output_path(args.output, overwrite=args.overwrite)
     settings = RunConfig(batch_size=args.batch_size, precision=args.precision, num_workers=args.num_workers,
                          seed=args.seed, k=args.k)                # checks them
-    config = dataclasses.replace(settings, device=resolve_device(args.device))
     quiet_libraries()
+    from .. import distributed
+
+    # under torchrun: join the group; each process gets its own GPU (or shares the CPU, gloo)
+    config = dataclasses.replace(settings, device=distributed.init_from_environment(resolve_device(args.device)))
     from ..cache import EmbeddingCache, VerifiedDatasets, default_cache_dir
     from ..data import load_benchmark
     from ..encoders import parse_model_args
@@ -83,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
         raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "
                            f"no result was written") from None
+    if not distributed.is_main():    # every process holds the same document; rank 0 writes it
+        return 0
     results.save(doc, output, overwrite=args.overwrite, validated=True)   # evaluate validated it
     print(summary_table(doc))
     if cache is not None:
