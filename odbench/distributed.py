@@ -85,3 +85,15 @@ def broadcast(value: Any) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def gather_objects(part: list) -> list:
+    """Every rank's list concatenated in rank order, on every rank."""
+    size = world()[1]
+    if size == 1:
+        return part
+    import torch.distributed as dist
+
+    parts: list[Any] = [None] * size
+    dist.all_gather_object(parts, part)
+    return [x for p in parts for x in p]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import inspect
 import random
@@ -21,7 +22,9 @@ import torch
 from . import __version__, distributed
 from .benchmark import Benchmark
 from .cache import EmbeddingCache
+from .data import finish_image_check, verify_images
 from .encoders import LoadedEncoder, check_output, load_encoder
+from .hashing import row_digest
 from .metrics import compute_metrics
 from .progress import progress
 from .queries import DIRECTIONS, QuerySets
@@ -53,17 +56,25 @@ def _autocast(config: RunConfig):
 
 
 class _ImageRows(torch.utils.data.Dataset):
-    """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark."""
+    """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark; with
+    `digests`, also the row digest of the content hash, from the same decoded row."""
 
-    def __init__(self, table, preprocess, rows: range) -> None:
-        self.table, self.preprocess, self.rows = table, preprocess, rows
+    def __init__(self, table, preprocess, rows: range, digests: bool = False) -> None:
+        self.table, self.preprocess, self.rows, self.digests = table, preprocess, rows, digests
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int):
-        image = self.table[self.rows[int(i)]]["image"].convert("RGB")
-        return self.preprocess(image) if self.preprocess is not None else image
+        row = self.table[self.rows[int(i)]]
+        image = row["image"].convert("RGB")
+        return (self.preprocess(image) if self.preprocess is not None else image,
+                row_digest(row) if self.digests else b"")
+
+
+def _collate(items: list, stack: bool) -> tuple[Any, list[bytes]]:
+    images = [image for image, _ in items]
+    return torch.utils.data.default_collate(images) if stack else images, [digest for _, digest in items]
 
 
 def _to_device(batch: Any, device: str) -> Any:
@@ -72,21 +83,23 @@ def _to_device(batch: Any, device: str) -> Any:
 
 @torch.inference_mode()
 def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
-                 rows: range | None = None) -> torch.Tensor:
-    """Image embeddings (of the gallery positions `rows`, all by default)."""
+                 rows: range | None = None, digests: list[bytes] | None = None) -> torch.Tensor:
+    """Image embeddings (of the gallery positions `rows`, all by default). With `digests`, the
+    rows' content-hash digests are appended to it, computed from the rows decoded to encode."""
     rows = range(len(benchmark.images)) if rows is None else rows
     if not rows:
         return torch.zeros(0, 0)
     encoder = loaded.encoder
     preprocess = getattr(encoder, "preprocess", None)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(benchmark.images_table, preprocess, rows), batch_size=config.batch_size,
-        num_workers=config.num_workers, shuffle=False,
-        collate_fn=None if preprocess is not None else list,
-        pin_memory=config.device.startswith("cuda"))
+        _ImageRows(benchmark.images_table, preprocess, rows, digests is not None),
+        batch_size=config.batch_size, num_workers=config.num_workers, shuffle=False,
+        collate_fn=functools.partial(_collate, stack=preprocess is not None), pin_memory=config.device.startswith("cuda"))
     out = []
-    for batch in progress(loader, desc="images", total=len(loader), unit="batch"):
+    for batch, batch_digests in progress(loader, desc="images", total=len(loader), unit="batch"):
         n = len(batch)
+        if digests is not None:
+            digests.extend(batch_digests)
         with _autocast(config):
             emb = encoder.encode_images(_to_device(batch, config.device))
         out.append(check_output(emb, expected_count=n, model_name=loaded.name, what="image").cpu())
@@ -167,6 +180,7 @@ def embed_all(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
     # under torchrun, rank 0 reads the cache and every rank takes what it found
     found = distributed.broadcast(cache.load(key) if key is not None and distributed.is_main() else None)
     if found is not None:
+        verify_images(benchmark)     # deferred by the loader: the images were not decoded yet
         return found
     encoder = loaded.encoder
     if hasattr(encoder, "to"):
@@ -174,8 +188,12 @@ def embed_all(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
     if hasattr(encoder, "eval"):
         encoder.eval()
     # under torchrun each process encodes whole batches of its own, and all get every embedding
+    digests: list[bytes] | None = [] if benchmark.image_check is not None else None
     image_emb = distributed.gather_rows(embed_images(
-        loaded, benchmark, config, rows=distributed.share(len(benchmark.images), config.batch_size)))
+        loaded, benchmark, config, rows=distributed.share(len(benchmark.images), config.batch_size),
+        digests=digests))
+    if digests is not None:   # the content hash, from the rows just decoded to encode them
+        finish_image_check(benchmark.image_check, distributed.gather_objects(digests))
     text_emb = distributed.gather_rows(embed_texts(
         loaded, benchmark, config, image_dim=image_emb.shape[1],
         rows=distributed.share(len(benchmark.texts), config.batch_size)))

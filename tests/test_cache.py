@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 
-from odbench import data
+from odbench import data, evaluate
 from odbench.cache import EmbeddingCache, VerifiedDatasets
 from odbench.cli.eval import main as odbench_eval
 
@@ -121,3 +124,41 @@ def test_a_verified_folder_is_not_hashed_again_until_a_file_changes(dataset, tmp
     readme.write_text(readme.read_text() + "\nedited\n")
     data.load_benchmark(copy, verified=memo)
     assert len(calls) == 3
+
+
+def modified_images(dataset, tmp_path):
+    """A copy whose images config differs from its manifest in one value (a mask area)."""
+    copy = tmp_path / "modified" / dataset.name
+    shutil.copytree(dataset, copy)
+    shard = next((copy / "images").glob("*.parquet"))
+    table = pq.read_table(shard)
+    areas = table.column("mask_area").to_pylist()
+    areas[0] = (areas[0] or 0.0) + 0.5
+    pq.write_table(table.set_column(table.schema.get_field_index("mask_area"), "mask_area",
+                                    pa.array(areas, pa.float64())), shard)
+    return copy
+
+
+def test_a_first_run_decodes_each_image_once_and_checks_its_hash_then(dataset, tmp_path, monkeypatch):
+    hashed, decoded = [], []
+    verify, getitem = data.verify_content_hashes, evaluate._ImageRows.__getitem__
+    monkeypatch.setattr(data, "verify_content_hashes", lambda tables, m: hashed.extend(tables) or verify(tables, m))
+    monkeypatch.setattr(evaluate._ImageRows, "__getitem__", lambda self, i: decoded.append(i) or getitem(self, i))
+    assert run_eval(dataset, tmp_path / "a.json") == 0
+    assert "images" not in hashed and "captions" in hashed        # the images: while encoding
+    assert sorted(decoded) == list(range(len(data.load_benchmark(dataset, verify=False).images)))
+
+
+def test_modified_images_fail_the_check_made_while_encoding(dataset, tmp_path, capsys):
+    copy = modified_images(dataset, tmp_path)
+    assert run_eval(copy, tmp_path / "a.json") == 2
+    assert "'images' does not match the manifest's content hash" in capsys.readouterr().err
+    assert not (tmp_path / "a.json").exists()
+
+
+def test_modified_images_fail_even_when_their_embeddings_are_cached(dataset, tmp_path, capsys):
+    # the copy has the original's manifest, hence its dataset hash and its cache entry
+    assert run_eval(dataset, tmp_path / "a.json") == 0
+    assert run_eval(modified_images(dataset, tmp_path), tmp_path / "b.json") == 2
+    assert "'images' does not match the manifest's content hash" in capsys.readouterr().err
+    assert not (tmp_path / "b.json").exists()

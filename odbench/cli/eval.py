@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         loaded = build_encoder(args.model, model_args, seed=args.seed)
         benchmark = load_benchmark(args.dataset, revision=args.revision,
-                                   verified=VerifiedDatasets(cache_dir) if cache_dir else None)
+                                   verified=VerifiedDatasets(cache_dir) if cache_dir else None,
+                                   deferred=True)   # the images' hash is checked as they are encoded
         queries = build_query_sets(benchmark)
         doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name,
                        cache=cache)
