@@ -6,7 +6,7 @@ asked of it (queries and relevance) is `odbench.queries`' business, built from i
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,17 @@ class Items:
 
 
 @dataclass(frozen=True)
+class ImageCheck:
+    """The images config's content hash, left to the pass that decodes the pixels anyway
+    (`odbench.data.load_benchmark(deferred=True)`): what it must match, the stored row of each
+    gallery position (the hash is over rows in stored order), and what to do once it matched."""
+
+    expected: str
+    stored_rows: np.ndarray
+    on_match: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """One loaded test dataset. `images_table` is the `datasets.Dataset` of the images config
     sorted by gallery position; it is only read to encode pixels."""
@@ -67,3 +78,4 @@ class Benchmark:
     spec_version: str = SPEC_VERSION
     images_table: Any = field(repr=False, compare=False, default=None)
     texts: tuple[str, ...] = field(repr=False, compare=False, default=())
+    image_check: ImageCheck | None = field(repr=False, compare=False, default=None)   # None: verified

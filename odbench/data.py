@@ -7,13 +7,15 @@ tied to the data it was computed on.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .benchmark import Benchmark, Items, pair_key
+from .benchmark import Benchmark, ImageCheck, Items, pair_key
+from .cache import VerifiedDatasets
 from .dataset_format import (
     CAPTIONS,
     EDIT_KINDS,
@@ -32,7 +34,7 @@ from .dataset_format import (
     verify_content_hashes,
 )
 from .errors import DatasetError
-from .hashing import canonical_json, sha256_hex
+from .hashing import canonical_json, row_digest, sha256_hex
 
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
 DEFAULT_DATASET = "odbench-picto"
@@ -139,9 +141,13 @@ def _items(cols: dict[str, list], id_col: str, label_col: str, sources: dict[str
 
 
 def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | None = None,
-                   verify: bool = True) -> Benchmark:
+                   verify: bool = True, verified: VerifiedDatasets | None = None,
+                   deferred: bool = False) -> Benchmark:
     """Load, check and (by default) hash-verify a test dataset. What SPEC section 3 asks of its
-    edits (a relevant caption for every edited image) is checked by `build_query_sets`."""
+    edits (a relevant caption for every edited image) is checked by `build_query_sets`.
+    With `verified`, a local folder whose exact files were verified before is not hashed again.
+    With `deferred`, the images' hash is left to the pass that encodes them (`image_check`;
+    `odbench.evaluate` does it), so that every image is decoded once."""
     path, is_local = resolve_dataset(dataset)
     manifest = read_manifest(path, revision=revision)
     missing = set(REQUIRED_MANIFEST_KEYS) - set(manifest)
@@ -160,15 +166,54 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
         tables[config] = load_config(path, config, revision=revision)
         if config in REQUIRED_COLUMNS:
             check_columns(config, tables[config].column_names)
-    if verify:
-        verify_content_hashes(tables, manifest)
+    memo = verified.key(path, str(manifest["dataset_hash"])) if verify and verified and is_local else None
+    image_check = None
+    if verify and not (memo and verified.known(memo)):
+        remember = (lambda: verified.remember(memo)) if memo else None
+        if deferred:
+            verify_content_hashes({c: t for c, t in tables.items() if c != IMAGES}, manifest)
+            want = (manifest.get("content_hashes") or {}).get(IMAGES)
+            if want is None:
+                raise DatasetError(f"manifest has no content hash for config {IMAGES!r}")
+            image_check = ImageCheck(str(want), np.empty(0), remember)
+        else:
+            verify_content_hashes(tables, manifest)
+            if remember:
+                remember()
 
     images, captions = tables[IMAGES], tables[CAPTIONS]
     benchmark, image_order = build_benchmark(
         _columns(images, IMAGE_COLUMNS), _columns(captions, CAPTION_COLUMNS),
         list(zip(tables[PAIRS]["a"], tables[PAIRS]["b"], strict=True)), manifest,
         revision=None if is_local else revision)
-    return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()))
+    if image_check is not None:
+        image_check = dataclasses.replace(image_check, stored_rows=image_order)
+    return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()), image_check=image_check)
+
+
+def finish_image_check(check: ImageCheck, digests: list[bytes]) -> None:
+    """Compare the images' content hash, from the row digests (`odbench.hashing.row_digest`) of
+    gallery positions 0..n-1, with the manifest's; raise DatasetError when they differ."""
+    stored = [b""] * len(digests)
+    for position, row in enumerate(check.stored_rows.tolist()):
+        stored[row] = digests[position]
+    h = hashlib.sha256()
+    for digest in stored:
+        h.update(digest)
+    got = h.hexdigest()
+    if got != check.expected:
+        raise DatasetError(f"config {IMAGES!r} does not match the manifest's content hash "
+                           f"(got {got[:12]}, manifest says {check.expected[:12]}): the data was modified")
+    if check.on_match is not None:
+        check.on_match()
+
+
+def verify_images(benchmark: Benchmark) -> None:
+    """The deferred image check, when nothing else decodes the images (their embeddings came
+    from the cache)."""
+    if benchmark.image_check is not None:
+        table = benchmark.images_table
+        finish_image_check(benchmark.image_check, [row_digest(table[i]) for i in range(len(table))])
 
 
 # The columns read into memory (the pixels stay in the `datasets` table until they are encoded).

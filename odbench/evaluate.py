@@ -7,16 +7,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import hashlib
+import inspect
 import random
 import time
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import __version__
+from . import __version__, distributed
 from .benchmark import Benchmark
+from .cache import EmbeddingCache
+from .data import finish_image_check, verify_images
 from .encoders import LoadedEncoder, check_output, load_encoder
+from .hashing import row_digest
 from .metrics import compute_metrics
 from .progress import progress
 from .queries import DIRECTIONS, QuerySets
@@ -48,17 +56,25 @@ def _autocast(config: RunConfig):
 
 
 class _ImageRows(torch.utils.data.Dataset):
-    """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark."""
+    """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark; with
+    `digests`, also the row digest of the content hash, from the same decoded row."""
 
-    def __init__(self, table, preprocess) -> None:
-        self.table, self.preprocess = table, preprocess
+    def __init__(self, table, preprocess, rows: range, digests: bool = False) -> None:
+        self.table, self.preprocess, self.rows, self.digests = table, preprocess, rows, digests
 
     def __len__(self) -> int:
-        return len(self.table)
+        return len(self.rows)
 
     def __getitem__(self, i: int):
-        image = self.table[int(i)]["image"].convert("RGB")
-        return self.preprocess(image) if self.preprocess is not None else image
+        row = self.table[self.rows[int(i)]]
+        image = row["image"].convert("RGB")
+        return (self.preprocess(image) if self.preprocess is not None else image,
+                row_digest(row) if self.digests else b"")
+
+
+def _collate(items: list, stack: bool) -> tuple[Any, list[bytes]]:
+    images = [image for image, _ in items]
+    return torch.utils.data.default_collate(images) if stack else images, [digest for _, digest in items]
 
 
 def _to_device(batch: Any, device: str) -> Any:
@@ -66,17 +82,24 @@ def _to_device(batch: Any, device: str) -> Any:
 
 
 @torch.inference_mode()
-def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) -> torch.Tensor:
+def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
+                 rows: range | None = None, digests: list[bytes] | None = None) -> torch.Tensor:
+    """Image embeddings (of the gallery positions `rows`, all by default). With `digests`, the
+    rows' content-hash digests are appended to it, computed from the rows decoded to encode."""
+    rows = range(len(benchmark.images)) if rows is None else rows
+    if not rows:
+        return torch.zeros(0, 0)
     encoder = loaded.encoder
     preprocess = getattr(encoder, "preprocess", None)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(benchmark.images_table, preprocess), batch_size=config.batch_size,
-        num_workers=config.num_workers, shuffle=False,
-        collate_fn=None if preprocess is not None else list,
-        pin_memory=config.device.startswith("cuda"))
+        _ImageRows(benchmark.images_table, preprocess, rows, digests is not None),
+        batch_size=config.batch_size, num_workers=config.num_workers, shuffle=False,
+        collate_fn=functools.partial(_collate, stack=preprocess is not None), pin_memory=config.device.startswith("cuda"))
     out = []
-    for batch in progress(loader, desc="images", total=len(loader), unit="batch"):
+    for batch, batch_digests in progress(loader, desc="images", total=len(loader), unit="batch"):
         n = len(batch)
+        if digests is not None:
+            digests.extend(batch_digests)
         with _autocast(config):
             emb = encoder.encode_images(_to_device(batch, config.device))
         out.append(check_output(emb, expected_count=n, model_name=loaded.name, what="image").cpu())
@@ -85,9 +108,12 @@ def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig)
 
 @torch.inference_mode()
 def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, *,
-                image_dim: int | None = None) -> torch.Tensor:
-    """Caption embeddings; with `image_dim`, each batch must live in the images' space."""
-    texts = list(benchmark.texts)
+                image_dim: int | None = None, rows: range | None = None) -> torch.Tensor:
+    """Caption embeddings (of the gallery positions `rows`, all by default); with `image_dim`,
+    each batch must live in the images' space."""
+    texts = list(benchmark.texts) if rows is None else list(benchmark.texts[rows.start:rows.stop])
+    if not texts:
+        return torch.zeros(0, 0)
     out = []
     starts = range(0, len(texts), config.batch_size)
     for start in progress(starts, desc="captions", total=len(starts), unit="batch"):
@@ -101,30 +127,89 @@ def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, 
 
 def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
              config: RunConfig) -> dict[str, dict[str, list[str]]]:
-    """Top-K gallery ids for every query of the four directions (SPEC section 7)."""
+    """Top-K gallery ids for every query of the four directions (SPEC section 7). Under torchrun
+    each process ranks whole query chunks of its own, and all get every ranking."""
     rankings = {}
     for name in DIRECTIONS:
         d = queries.direction(name)
         q_emb, g_emb = (image_emb, text_emb) if name.endswith("i2t") else (text_emb, image_emb)
-        ranked = top_k(q_emb[torch.as_tensor(d.query_pos)], g_emb[torch.as_tensor(d.gallery_pos)],
+        mine = distributed.share(len(d.query_pos), config.chunk_size)
+        ranked = top_k(q_emb[torch.as_tensor(d.query_pos[mine.start:mine.stop])],
+                       g_emb[torch.as_tensor(d.gallery_pos)],
                        config.k, device=config.device, chunk_size=config.chunk_size)
+        ranked = distributed.gather_rows(torch.from_numpy(ranked)).numpy()
         rankings[name] = to_ids(d, ranked)
     return rankings
 
 
-def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, config: RunConfig, *,
-             dataset_source: str) -> ResultDocument:
-    """Run the whole evaluation and return a validated result document; `queries` are the
-    benchmark's query sets (`odbench.queries.build_query_sets`)."""
-    seed_everything(config.seed)
-    started = time.perf_counter()
+def _code_hash(obj: Any) -> str | None:
+    """SHA-256 of the file that defines the encoder's class: a user's edited model code is a new
+    cache key (code it imports from other files is not covered; --no-cache then)."""
+    try:
+        return hashlib.sha256(Path(inspect.getsourcefile(type(obj))).read_bytes()).hexdigest()
+    except (TypeError, OSError):
+        return None
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def embedding_key(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig) -> dict[str, Any] | None:
+    """Everything that determines a run's embeddings, or None when the model has no weights
+    hash (its embeddings could change with nothing we can see, so they are never cached)."""
+    if loaded.weights_hash is None:
+        return None
+    return {"model": loaded.identity(), "target": loaded.target, "code": _code_hash(loaded.encoder),
+            "dataset_hash": benchmark.dataset_hash, "images": len(benchmark.images),
+            "texts": len(benchmark.texts), "precision": config.precision,
+            "device": config.device.partition(":")[0], "batch_size": config.batch_size, "seed": config.seed,
+            "odbench": __version__, "torch": torch.__version__, "open_clip": _version("open_clip_torch")}
+
+
+def embed_all(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
+              cache: EmbeddingCache | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image and caption embeddings, from `cache` when it holds this run's (then the model
+    never runs); computed ones are stored there."""
+    key = embedding_key(loaded, benchmark, config) if cache is not None else None
+    if cache is not None and key is None:
+        cache.status = "embeddings computed (not cached: the model has no weights hash)"
+    # under torchrun, rank 0 reads the cache and every rank takes what it found
+    found = distributed.broadcast(cache.load(key) if key is not None and distributed.is_main() else None)
+    if found is not None:
+        verify_images(benchmark)     # deferred by the loader: the images were not decoded yet
+        return found
     encoder = loaded.encoder
     if hasattr(encoder, "to"):
         encoder.to(config.device)
     if hasattr(encoder, "eval"):
         encoder.eval()
-    image_emb = embed_images(loaded, benchmark, config)
-    text_emb = embed_texts(loaded, benchmark, config, image_dim=image_emb.shape[1])
+    # under torchrun each process encodes whole batches of its own, and all get every embedding
+    digests: list[bytes] | None = [] if benchmark.image_check is not None else None
+    image_emb = distributed.gather_rows(embed_images(
+        loaded, benchmark, config, rows=distributed.share(len(benchmark.images), config.batch_size),
+        digests=digests))
+    if digests is not None:   # the content hash, from the rows just decoded to encode them
+        finish_image_check(benchmark.image_check, distributed.gather_objects(digests))
+    text_emb = distributed.gather_rows(embed_texts(
+        loaded, benchmark, config, image_dim=image_emb.shape[1],
+        rows=distributed.share(len(benchmark.texts), config.batch_size)))
+    if key is not None and distributed.is_main():
+        cache.store(key, image_emb, text_emb)
+    return image_emb, text_emb
+
+
+def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, config: RunConfig, *,
+             dataset_source: str, cache: EmbeddingCache | None = None) -> ResultDocument:
+    """Run the whole evaluation and return a validated result document; `queries` are the
+    benchmark's query sets (`odbench.queries.build_query_sets`). With `cache`, embeddings of
+    an unchanged model on unchanged data are read rather than computed (`cache.status` says)."""
+    seed_everything(config.seed)
+    started = time.perf_counter()
+    image_emb, text_emb = embed_all(loaded, benchmark, config, cache)
     rankings = rank_all(queries, image_emb, text_emb, config)
     report = compute_metrics(benchmark, queries, rankings, list_length=config.k)
     doc = ResultDocument(

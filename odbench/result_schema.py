@@ -79,8 +79,31 @@ def _rule(error: jsonschema.ValidationError) -> str:
     return f"violates the schema's {kind!r} rule"
 
 
+def _rankings_problem(rankings: dict[str, Any]) -> str | None:
+    """The schema's rule for rankings ({direction: {query id: [gallery id strings]}}), checked
+    directly: jsonschema over every list of a COCO-size document takes seconds."""
+    for direction, ranking in rankings.items():
+        for query, ids in ranking.items():
+            if not isinstance(ids, list):
+                return f"schema violation at /rankings/{one_line(direction, 60)}/{one_line(query, 60)}: must be an array"
+            for j, item in enumerate(ids):
+                if not isinstance(item, str):
+                    return (f"schema violation at /rankings/{one_line(direction, 60)}/{one_line(query, 60)}/{j}: "
+                            f"must be a string")
+    return None
+
+
 def schema_problem(doc: Any) -> str | None:
     """One line naming the first schema violation (where and what rule), or None."""
+    rankings = doc.get("rankings") if isinstance(doc, dict) else None
+    if isinstance(rankings, dict) and all(isinstance(r, dict) for r in rankings.values()):
+        # jsonschema sees every other part and the rankings' shape; the lists are checked below
+        problem = _schema_problem({**doc, "rankings": {d: {} for d in rankings}})
+        return problem if problem is not None else _rankings_problem(rankings)
+    return _schema_problem(doc)
+
+
+def _schema_problem(doc: Any) -> str | None:
     error = jsonschema.exceptions.best_match(_validator().iter_errors(doc))
     if error is None:
         return None

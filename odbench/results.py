@@ -139,10 +139,11 @@ def dump(data: Any) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def save(doc: ResultDocument, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Validate, then write atomically."""
+def save(doc: ResultDocument, path: str | os.PathLike, *, overwrite: bool = False, validated: bool = False) -> Path:
+    """Validate (unless the caller just did: `validated`, as after `evaluate`), then write atomically."""
     data = doc.to_json()
-    validate(data)
+    if not validated:
+        validate(data)
     text = dump(data)
     if len(text.encode("utf-8")) > strict_json.MAX_BYTES:
         raise ResultError(f"the result would be {len(text.encode('utf-8')) / 2**20:.0f} MiB, over the "

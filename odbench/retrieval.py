@@ -3,7 +3,7 @@
 SPEC section 5: results are ranked by descending score, ties by ascending gallery index. The
 leaderboard recomputes metrics from submitted rankings, so the tie order must be exact and
 reproducible; ``torch.topk`` does not promise any order among equal scores, hence the extra
-step below. Exactness is about bit-identical scores: which of two nearly equal scores wins
+step below, paid for in full only by rows whose k-th place is tied beyond a few candidates. Exactness is about bit-identical scores: which of two nearly equal scores wins
 may still depend on the BLAS kernel (device, chunk sizes), as for every float computation.
 """
 from __future__ import annotations
@@ -51,8 +51,7 @@ def top_k(
         # Gallery chunks go in index order: kept candidates always precede new ones in index,
         # so a stable sort of [kept, new] by score keeps the (-score, index) order.
         for g0 in range(0, ng, gallery_chunk_size):
-            scores = q @ gallery[g0:g0 + gallery_chunk_size].T
-            scores.nan_to_num_(nan=float("-inf"))  # a NaN would break the selection; rank it last
+            scores = q @ gallery[g0:g0 + gallery_chunk_size].T  # NaN: ranked last (as -inf)
             s, i = _stable_topk(scores, kk)
             i = i + g0
             if best_scores is not None:
@@ -64,13 +63,46 @@ def top_k(
     return out
 
 
+# Candidates taken beyond k: a tie at the k-th place among at most this many extra columns is
+# resolved from the candidates alone (duplicate captions or images give such ties).
+EXTRA_CANDIDATES = 8
+
+
 def _stable_topk(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-k of each row ordered by (-score, column), exactly; k <= number of columns.
 
-    topk gives the exact k-th value v. Every column scoring > v belongs to the result; of the
-    columns scoring == v (topk may have picked any of them) we keep the lowest-indexed ones.
+    torch.topk gives the best k + EXTRA_CANDIDATES columns in an unspecified order among equal
+    scores. When the last candidate scores below the k-th, every column tied with the k-th is a
+    candidate, so ordering the candidates by (-score, column) is exact. Only rows where the
+    tie reaches past the candidates (or that hold a NaN) pay for a pass over the whole row.
     """
-    k = min(k, scores.shape[1])
+    m = scores.shape[1]
+    c = min(m, k + EXTRA_CANDIDATES)
+    values, index = _order(*torch.topk(scores, c, dim=1, sorted=False))
+    # topk ranks NaN above every number, so a row holding one has it among its candidates
+    unsure = values.isnan().any(dim=1)
+    if c < m:
+        unsure |= values[:, c - 1] == values[:, k - 1]
+    values, index = values[:, :k], index[:, :k]
+    rows = torch.nonzero(unsure, as_tuple=True)[0]
+    if len(rows):
+        values, index = values.clone(), index.clone()
+        values[rows], index[rows] = _full_stable_topk(scores[rows].nan_to_num(nan=float("-inf")), k)
+    return values, index
+
+
+def _order(values: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Candidates in (-score, column) order: by column first, then a stable sort by score."""
+    index, by_column = torch.sort(index, dim=1)
+    values = torch.gather(values, 1, by_column)
+    values, by_score = torch.sort(values, dim=1, descending=True, stable=True)
+    return values, torch.gather(index, 1, by_score)
+
+
+def _full_stable_topk(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The exact rule over whole rows. topk gives the exact k-th value v. Every column scoring
+    > v belongs to the result; of the columns scoring == v (topk may have picked any of them)
+    we keep the lowest-indexed ones."""
     kth = torch.topk(scores, k, dim=1, sorted=False).values.min(dim=1, keepdim=True).values
     above = scores > kth
     tied = scores == kth

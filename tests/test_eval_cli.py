@@ -76,7 +76,7 @@ def test_random_init_open_clip_is_reproducible(dataset, tmp_path):
     docs = []
     for name in ("first.json", "second.json"):
         out = tmp_path / name
-        assert run_eval(dataset, out, "open_clip:odbench-tiny", "--seed", "3") == 0
+        assert run_eval(dataset, out, "open_clip:odbench-tiny", "--seed", "3", "--no-cache") == 0
         docs.append(results.load(out))
     first, second = docs
     assert first.model.untrained is True
@@ -136,3 +136,12 @@ def test_validate_rejects_malformed_files(tmp_path, capsys, content, message):
     assert odbench(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("model_args", [[], ["--model-arg", "with_preprocess=false"]])
+def test_loader_workers_change_nothing(dataset, tmp_path, model_args):
+    # workers decode (and hash, for the content check) the images: same rankings as the main process
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert run_eval(dataset, a, "mock:random", *model_args, "--no-cache") == 0
+    assert run_eval(dataset, b, "mock:random", *model_args, "--no-cache", "--num-workers", "1") == 0
+    assert json.loads(a.read_text())["rankings_sha256"] == json.loads(b.read_text())["rankings_sha256"]

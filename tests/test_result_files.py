@@ -117,3 +117,21 @@ def test_the_typed_document_accepts_only_what_the_schema_accepts(valid):
     doc = dataclasses.replace(ResultDocument.from_json(valid), rankings_sha256="0" * 64)
     with pytest.raises(InvalidDocument):
         doc.validate()
+
+
+def test_rankings_are_checked_as_the_schema_says_without_jsonschema_over_every_list():
+    from pathlib import Path
+
+    from odbench.result_schema import _schema_problem, schema_problem
+
+    submissions = Path(__file__).resolve().parents[1] / "submissions"
+    doc = json.loads(next(submissions.rglob("*.json")).read_text())
+    assert schema_problem(doc) is None
+    query = next(iter(doc["rankings"]["i2t"]))
+    for bad, where, rule in [("id", f"/rankings/i2t/{query}", "must be an array"),
+                             (["ok", 3], f"/rankings/i2t/{query}/1", "must be a string")]:
+        broken = {**doc, "rankings": {**doc["rankings"], "i2t": {**doc["rankings"]["i2t"], query: bad}}}
+        assert schema_problem(broken) == f"schema violation at {where}: {rule}"
+        assert schema_problem(broken) == _schema_problem(broken)     # what jsonschema says of it
+    assert "lacks the required field 't2i'" in schema_problem({**doc, "rankings": {"i2t": {}}})
+    assert "must be an object" in schema_problem({**doc, "rankings": {**doc["rankings"], "t2i": []}})

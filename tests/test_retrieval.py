@@ -100,3 +100,33 @@ def test_cuda_matches_cpu():
     queries = torch.randint(-2, 3, (50, 6), generator=g).float()
     gallery = torch.randint(-2, 3, (400, 6), generator=g).float()
     assert np.array_equal(top_k(queries, gallery, 30, device="cuda"), top_k(queries, gallery, 30))
+
+
+def test_tie_at_the_kth_place_within_the_candidates():
+    # Three duplicates of the 2nd-best item (as identical captions give): the list takes the
+    # lowest-indexed ones, whatever order torch.topk returned them in.
+    gallery = torch.zeros(100, 2)
+    gallery[:, 0] = torch.linspace(0.0, 0.5, 100)
+    gallery[[70, 20, 90], 0] = 0.9
+    gallery[55, 0] = 1.0
+    assert top_k(torch.tensor([[1.0, 0.0]]), gallery, 3).tolist() == [[55, 20, 70]]
+
+
+def test_nan_scores_rank_last():
+    gallery = torch.tensor([[1.0, 0.0], [float("nan"), 0.0], [0.5, 0.0], [0.2, 0.0]])
+    assert top_k(torch.tensor([[1.0, 0.0]]), gallery, 4).tolist() == [[0, 2, 3, 1]]
+    assert top_k(torch.tensor([[1.0, 0.0]]), gallery, 2).tolist() == [[0, 2]]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rows_with_and_without_boundary_ties_in_one_chunk(seed):
+    # Each query ties at its k-th place with a different number of items (0 to 30): rows that
+    # the candidates settle and rows that need the full pass are mixed in one chunk.
+    g = torch.Generator().manual_seed(seed)
+    gallery = normalize(torch.randn(400, 8, generator=g))
+    copies = torch.randint(0, 31, (24,), generator=g)
+    rows = [gallery[torch.randint(0, 400, (int(n),), generator=g)] for n in copies]
+    gallery = torch.cat([gallery, *rows])
+    queries = torch.cat([normalize(torch.randn(24, 8, generator=g)), gallery[400:424]])
+    for k in (1, 10, 17):
+        assert np.array_equal(top_k(queries, gallery, k, gallery_chunk_size=137), brute_force(queries, gallery, k)), k

@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=int, default=10, help="length of each ranked list (10 to 100; the leaderboard takes 10)")
     p.add_argument("--output", required=True, help="where to write the result JSON")
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    p.add_argument("--no-cache", action="store_true",
+                   help="compute the embeddings and verify the dataset even if an earlier run of the same model "
+                        "and files did (the cache is in $ODBENCH_CACHE_DIR, default ~/.cache/odbench)")
 
 
 def summary_table(doc: ResultDocument) -> str:
@@ -58,8 +61,12 @@ def run(args: argparse.Namespace) -> int:
     output = check_output_path(args.output, overwrite=args.overwrite)
     settings = RunConfig(batch_size=args.batch_size, precision=args.precision, num_workers=args.num_workers,
                          seed=args.seed, k=args.k)                # checks them
-    config = dataclasses.replace(settings, device=resolve_device(args.device))
     quiet_libraries()
+    from .. import distributed
+
+    # under torchrun: join the group; each process gets its own GPU (or shares the CPU, gloo)
+    config = dataclasses.replace(settings, device=distributed.init_from_environment(resolve_device(args.device)))
+    from ..cache import EmbeddingCache, VerifiedDatasets, default_cache_dir
     from ..data import load_benchmark
     from ..encoders import parse_model_args
     from ..errors import EncoderError
@@ -67,16 +74,25 @@ def run(args: argparse.Namespace) -> int:
     from ..queries import build_query_sets
 
     model_args = parse_model_args(args.model_arg)
+    cache_dir = None if args.no_cache else default_cache_dir()
+    cache = EmbeddingCache(cache_dir) if cache_dir else None
     try:
         loaded = build_encoder(args.model, model_args, seed=args.seed)
-        benchmark = load_benchmark(args.dataset, revision=args.revision)
+        benchmark = load_benchmark(args.dataset, revision=args.revision,
+                                   verified=VerifiedDatasets(cache_dir) if cache_dir else None,
+                                   deferred=True)   # the images' hash is checked as they are encoded
         queries = build_query_sets(benchmark)
-        doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name)
+        doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name,
+                       cache=cache)
     except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
         raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "
                            f"no result was written") from None
-    results.save(doc, output, overwrite=args.overwrite)
+    if not distributed.is_main():    # every process holds the same document; rank 0 writes it
+        return 0
+    results.save(doc, output, overwrite=args.overwrite, validated=True)   # evaluate validated it
     print(summary_table(doc))
+    if cache is not None:
+        print(cache.status)
     print(f"wrote {output} (rankings sha256 {doc.rankings_sha256[:12]}...)")
     return 0
 

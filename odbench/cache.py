@@ -1,0 +1,122 @@
+"""What odbench-eval keeps between runs: embeddings, and datasets whose content hash was verified.
+
+Both are keyed by everything that determines them, so a stale entry is never found rather than
+detected: embeddings by the model's identity and code, the dataset hash, the run settings and
+the library versions (`embedding_key`); a verified dataset by the bytes of its files and the
+decoder versions. Entries are written through a temporary file and a rename: a reader never
+sees half a file, two concurrent runs each write a whole entry (the last rename wins, both are
+the same), and a killed run leaves only a temporary file that nothing reads. An entry that
+cannot be read is a miss. `odbench-eval --no-cache` uses none of it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .hashing import canonical_json, sha256_hex
+
+CACHE_ENV = "ODBENCH_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """$ODBENCH_CACHE_DIR, else $XDG_CACHE_HOME/odbench, else ~/.cache/odbench."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "odbench"
+
+
+def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        with open(tmp, "xb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class EmbeddingCache:
+    """Image and caption embeddings of one (model, dataset, settings), under `root/embeddings`.
+    `status` says what the last `load` or `store` did, for the CLI to report."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.status = ""
+        self._damaged = False
+
+    def path(self, key: Mapping[str, Any]) -> Path:
+        return self.root / "embeddings" / f"{sha256_hex(canonical_json(key))}.pt"
+
+    def load(self, key: Mapping[str, Any]):
+        """(image embeddings, caption embeddings), or None when there is no readable entry."""
+        import torch
+
+        path = self.path(key)
+        try:
+            entry = torch.load(path, map_location="cpu", weights_only=True)
+            if entry["key"] != canonical_json(key):    # a hash collision or a hand-made file
+                raise ValueError("key mismatch")
+            images, texts = entry["images"], entry["texts"]
+        except FileNotFoundError:
+            self.status = "embeddings computed (none cached)"
+            return None
+        except Exception:   # damaged or foreign: recompute, and the store below replaces it
+            self._damaged = True
+            self.status = f"embeddings computed (the cache entry {path.name} was unreadable)"
+            return None
+        self.status = f"embeddings read from the cache ({path}); --no-cache recomputes them"
+        return images, texts
+
+    def store(self, key: Mapping[str, Any], images, texts) -> None:
+        import torch
+
+        entry = {"key": canonical_json(key), "images": images.contiguous(), "texts": texts.contiguous()}
+        path = self.path(key)
+        _write_atomic(path, lambda f: torch.save(entry, f))
+        replaced = ", replacing an unreadable cache entry" if self._damaged else ""
+        self.status = f"embeddings computed and cached ({path}{replaced})"
+
+
+def files_key(folder: str | os.PathLike) -> str:
+    """SHA-256 over every file's relative path and content in a folder: what a verified
+    dataset is remembered by (sizes and times could stay the same across an edit)."""
+    root = Path(folder)
+    h = hashlib.sha256()
+    for p in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(canonical_json([p.relative_to(root).as_posix(), _file_sha256(p)]).encode())
+    return h.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class VerifiedDatasets:
+    """Local dataset folders whose content hashes were recomputed and matched, under
+    `root/verified`: verifying decodes every image, which a second run of the same files skips.
+    Keyed by the files and by the versions of the code that decodes them."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root) / "verified"
+
+    def key(self, folder: str | os.PathLike, dataset_hash: str) -> str:
+        import datasets
+        import PIL
+
+        return sha256_hex(canonical_json([files_key(folder), dataset_hash, datasets.__version__, PIL.__version__]))
+
+    def known(self, key: str) -> bool:
+        return (self.root / key).is_file()
+
+    def remember(self, key: str) -> None:
+        _write_atomic(self.root / key, lambda f: f.write(b"verified"))
