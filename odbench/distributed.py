@@ -26,10 +26,16 @@ def is_main() -> bool:
     return world()[0] == 0
 
 
+def launched_size() -> int:
+    """The number of processes torchrun started (WORLD_SIZE), known before the group is joined;
+    1 outside torchrun."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def init_from_environment(device: str) -> str:
     """Join the process group torchrun describes (WORLD_SIZE > 1 in the environment) and return
     this process's device: cuda:LOCAL_RANK for CUDA, with NCCL; the CPU with gloo."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    if launched_size() <= 1:
         return device
     import torch.distributed as dist
 
@@ -39,6 +45,14 @@ def init_from_environment(device: str) -> str:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     return device
+
+
+def barrier() -> None:
+    """Wait until every rank is here (nothing to wait for in one process)."""
+    if world()[1] > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
 
 
 def share(n: int, unit: int, rank: int | None = None, size: int | None = None) -> range:

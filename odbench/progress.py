@@ -12,6 +12,10 @@ T = TypeVar("T")
 
 
 def enabled() -> bool:
+    if os.environ.get("RANK", "0") != "0":
+        # Under torchrun one bar, rank 0's, stands for all; the variable (not odbench.distributed)
+        # keeps this module free of torch.
+        return False
     if os.environ.get("ODBENCH_PROGRESS") in ("0", "1"):
         return os.environ["ODBENCH_PROGRESS"] == "1"
     return sys.stderr.isatty() and not os.environ.get("CI")
