@@ -9,6 +9,10 @@ Output folder:
 Everything a step does is a function of (seed, step) and the restored state, so a run that is
 interrupted and resumed gives the same weights as an uninterrupted one (on CPU; CUDA kernels
 may be non-deterministic).
+
+Under torchrun the run is data parallel (`data_parallel`): each rank encodes its slice of the
+same global batch, and rank 0 alone writes the folder, which every rank must see (a resumed
+run loads its checkpoint on every rank).
 """
 from __future__ import annotations
 
@@ -24,9 +28,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from odbench.distributed import barrier, is_main
 from odbench.errors import ODBenchError
 from odbench.progress import progress
 
+from . import data_parallel
 from .data import ImageCache, MixPlan, PairSource, batch_indices, pair_with_sources, partners, plan_mix
 
 CHECKPOINT = "checkpoint.pt"
@@ -131,10 +137,10 @@ class Trainer:
             self.partner = partners(sources[0], sources[1])
         self.caches = [ImageCache(s, preprocess, progress_desc=f"caching {s.name[:40]}") if k else None
                        for s, k in zip(sources, self.plan.per_batch, strict=True)]
-        from open_clip.loss import ClipLoss
-
-        self.loss_fn = ClipLoss()
+        self.rows = data_parallel.rank_rows(config.batch_size)
+        self.loss_fn = data_parallel.contrastive_loss()
         self.model.to(self.device).train()
+        self.forward = data_parallel.wrap(self.model, self.device)
         self.optimizer = torch.optim.AdamW(_param_groups(self.model, config.weight_decay), lr=config.lr,
                                            betas=(0.9, 0.98), eps=1e-6)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -165,30 +171,33 @@ class Trainer:
         _set_rng_state(ckpt["rng"])
 
     # ---- one step ------------------------------------------------------------------------
-    def batch(self, step: int) -> tuple[torch.Tensor, list[str]]:
+    def batch(self, step: int, rows: range | None = None) -> tuple[torch.Tensor, list[str]]:
+        """Global batch `step` (sources in order), or its `rows` (a rank's slice)."""
         images, texts = [], []
         indices = batch_indices(self.plan, self.config.seed, step)
         if self.partner is not None:
             indices[0] = pair_with_sources(indices[0], indices[1], self.partner)
+        first = 0   # position of this source's rows in the global batch
         for s, (source, cache, idx) in enumerate(zip(self.sources, self.caches, indices, strict=True)):
-            if len(idx) == 0:
-                continue
             k, size = self.plan.per_batch[s], self.plan.sizes[s]
-            images.append(cache.batch(idx))
-            for j, i in enumerate(idx):
+            # The caption's pass is that of the row's place in the global batch, whatever the slice.
+            keep = [j for j in range(len(idx)) if rows is None or first + j in rows]
+            first += len(idx)
+            if not keep:
+                continue
+            images.append(cache.batch(idx if len(keep) == len(idx) else idx[keep]))
+            for j in keep:
                 epoch = (step * k + j) // size  # pass over this source
-                texts.append(source.caption(int(i), epoch, self.config.seed))
+                texts.append(source.caption(int(idx[j]), epoch, self.config.seed))
         return torch.cat(images), texts
 
     def train_step(self, step: int) -> dict[str, float]:
-        images, texts = self.batch(step)
+        images, texts = self.batch(step, self.rows)
         images = images.to(self.device, non_blocking=True)
         tokens = self.tokenizer(texts).to(self.device)
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.use_amp):
-            img = self.model.encode_image(images, normalize=True)
-            txt = self.model.encode_text(tokens, normalize=True)
-            scale = self.model.logit_scale.exp()
-            loss = self.loss_fn(img, txt, scale)
+            img, txt, scale = self.forward(images, tokens)
+            loss = self.loss_fn(img, txt, scale)   # over the global batch: the same on every rank
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -200,18 +209,22 @@ class Trainer:
 
     # ---- the run -------------------------------------------------------------------------
     def run(self, resume: bool = False) -> dict[str, Any]:
-        self.output.mkdir(parents=True, exist_ok=True)
+        """Train to the end (or to `max_steps`); every rank runs it, rank 0 alone writes."""
+        writer = is_main()
         ckpt = self.output / CHECKPOINT
         if resume and ckpt.is_file():
             self.load_checkpoint(ckpt)
         elif ckpt.is_file() or (self.output / LOSS_LOG).is_file():
             raise ODBenchError(f"{self.output} already holds a run; pass --resume to continue it "
                                f"or choose another --output")
-        (self.output / "config.json").write_text(json.dumps(
-            {**asdict(self.config), "plan": asdict(self.plan), "total_steps": self.total,
-             "sources": [s.name for s in self.sources]}, indent=2, default=str))
+        barrier()   # every rank has looked at the folder before rank 0 writes to it
+        if writer:
+            self.output.mkdir(parents=True, exist_ok=True)
+            (self.output / "config.json").write_text(json.dumps(
+                {**asdict(self.config), "plan": asdict(self.plan), "total_steps": self.total,
+                 "sources": [s.name for s in self.sources]}, indent=2, default=str))
         end = self.total if self.config.max_steps is None else min(self.total, self.config.max_steps)
-        log = open(self.output / LOSS_LOG, "a", encoding="utf-8")
+        log = open(self.output / LOSS_LOG, "a", encoding="utf-8") if writer else None
         started = time.perf_counter()
         bar = progress(range(self.step, end), desc="training", total=end - self.step, unit="step")
         try:
@@ -222,17 +235,21 @@ class Trainer:
                           "loss": round(stats["loss"], 6), "lr": self.scheduler.get_last_lr()[0],
                           "logit_scale": round(stats["logit_scale"], 4),
                           "seconds": round(time.perf_counter() - started, 2)}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
+                if log is not None:
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
                 if hasattr(bar, "set_postfix"):
                     bar.set_postfix(loss=f"{stats['loss']:.3f}")
-                if self.step % self.config.checkpoint_every == 0 and self.step < end:
+                if writer and self.step % self.config.checkpoint_every == 0 and self.step < end:
                     self.save_checkpoint()
         finally:
-            log.close()
-        self.save_checkpoint()
-        weights = None
-        if self.step >= self.total:
-            weights = save_weights(self.model, self.output / FINAL, self.config.save_dtype)
+            if log is not None:
+                log.close()
+        weights = self.output / FINAL if self.step >= self.total else None
+        if writer:
+            self.save_checkpoint()
+            if weights is not None:
+                save_weights(self.model, weights, self.config.save_dtype)
+        barrier()   # every rank returns once the files are there
         return {"steps": self.step, "total_steps": self.total, "weights": str(weights) if weights else None,
                 "seconds": round(time.perf_counter() - started, 1)}

@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 from odbench.cli.common import resolve_device
+from odbench.distributed import init_from_environment, is_main
 from odbench.errors import ODBenchError
+
+from .data_parallel import check_batch_size
 
 
 def add_loop_arguments(p: argparse.ArgumentParser, *, lr: float, epochs: float, batch_size: int,
@@ -30,10 +33,13 @@ def add_loop_arguments(p: argparse.ArgumentParser, *, lr: float, epochs: float, 
 
 
 def check_loop_arguments(args: argparse.Namespace) -> str:
+    """Check the options the loop shares, apply --threads and, under torchrun, join the process
+    group; return this process's device."""
     import torch
 
     if args.batch_size < 2:
         raise ODBenchError("--batch-size must be at least 2 (contrastive loss)")
+    check_batch_size(args.batch_size)   # before joining: a wrong launch fails at once
     if args.epochs <= 0:
         raise ODBenchError("--epochs must be positive")
     if args.lr <= 0:
@@ -46,8 +52,9 @@ def check_loop_arguments(args: argparse.Namespace) -> str:
         raise ODBenchError(f"--output {out} is a file, not a folder")
     if args.resume and not (out / "checkpoint.pt").is_file():
         raise ODBenchError(f"--resume: no checkpoint.pt in {out}")
-    return device
+    return init_from_environment(device)
 
 
 def report(result: dict) -> None:
-    print(json.dumps(result, indent=2))
+    if is_main():    # one run, one report
+        print(json.dumps(result, indent=2))
