@@ -9,34 +9,7 @@ import pytest
 import torch
 
 from odbench.cli.main import main
-from odbench_train.data import batch_indices, coco_pairs, hf_pairs, plan_mix
-
-
-@pytest.fixture(scope="module")
-def pictoworld(tmp_path_factory) -> Path:
-    from dataset_builders.pictoworld import generate
-
-    root = tmp_path_factory.mktemp("pw") / "pictoworld"
-    generate(root, seed=0, n_images={"train": 48}, correlation={"train": 0.9}, image_size=64, num_workers=1)
-    return root
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory, pictoworld) -> Path:
-    """A tiny HF dataset folder with image and caption columns (the synthetic set's shape)."""
-    import datasets
-
-    src = coco_pairs(pictoworld)
-    folder = tmp_path_factory.mktemp("syn") / "synthetic"
-    (folder / "train").mkdir(parents=True)
-    ds = datasets.Dataset.from_dict({"image": [src.load(i) for i in range(16)],
-                                     "caption": [src.captions[i][0] + " with a frisbee nearby." for i in range(16)],
-                                     "kind": ["paste"] * 4 + ["remove"] * 12},
-                                    features=datasets.Features({"image": datasets.Image(),
-                                                                "caption": datasets.Value("string"),
-                                                                "kind": datasets.Value("string")}))
-    ds.to_parquet(str(folder / "train" / "train-00000-of-00001.parquet"))
-    return folder
+from odbench_train.data import batch_indices, hf_pairs, plan_mix
 
 
 def test_mixing_ratio_is_respected_in_every_batch():
