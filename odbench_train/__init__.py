@@ -10,5 +10,6 @@ reaches its two subcommands by name (``odbench.cli.main``), importing them only 
 - ``data``: image-caption pair sources (a COCO-format / PictoWorld split, an HF dataset folder
   such as the synthetic training set) and the batch sampler that mixes them by ratio;
 - ``loop``: the contrastive loop (open_clip's ``ClipLoss``), AdamW with cosine schedule, AMP on
-  CUDA, resumable checkpoints and a JSONL loss log.
+  CUDA, resumable checkpoints and a JSONL loss log;
+- ``data_parallel``: the loop under torchrun (DDP, each rank a slice of one global batch).
 """

@@ -9,6 +9,8 @@ folder (or a COCO captions JSON with --images); --synthetic an HF dataset folder
 `caption` columns (python -m dataset_builders train-set). Every batch holds round(mix * batch)
 synthetic pairs; an epoch is one pass over the synthetic pairs (over the original ones when
 --mix 0). AMP on CUDA, checkpoints every --checkpoint-every steps, --resume continues.
+`torchrun --nproc-per-node N -m odbench.cli.main finetune ...` trains the one model on N
+processes (DDP); --batch-size stays the global batch and must divide by N.
 """
 from __future__ import annotations
 

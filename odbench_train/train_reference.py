@@ -4,6 +4,8 @@
 
 Writes checkpoint.pt (resumable with --resume), loss.jsonl and model.safetensors (fp16, the
 format of the packaged weights) into --output. Evaluate with `odbench-eval --model odbench:PATH`.
+Under `torchrun --nproc-per-node N -m odbench.cli.main train-reference ...` it trains data-parallel
+(DDP), --batch-size being the global batch.
 """
 from __future__ import annotations
 
