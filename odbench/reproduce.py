@@ -52,6 +52,9 @@ def parameter_text(n: int | None) -> str:
 def why_not_rebuildable(spec: str, args: Mapping[str, Any]) -> str | None:
     """None when the repository can build the model `spec` with `args` by itself, else why not."""
     prefix, sep, rest = spec.partition(":")
+    if prefix == "hf":
+        # odbench's own adapter; it is the weights that live outside the repository
+        return "the model loads Hugging Face weights that are not in the repository"
     if not sep or prefix not in _REBUILDABLE_ARGS:
         return "the model is code from outside odbench"
     extra = sorted(set(args) - _REBUILDABLE_ARGS[prefix])

@@ -244,6 +244,7 @@ def test_what_is_not_re_run_is_said_and_marked(original, loaded_tiny, registry, 
     ("open_clip:ViT-B-32/openai", {}, "pretrained weights that are not in the repository"),
     ("open_clip:odbench-tiny", {"pretrained": "/tmp/x.pt"}, "the file has 'pretrained'"),
     ("mock:random", {"dim": "8"}, "the file has 'dim'"),
+    ("hf:openai/clip-vit-base-patch32", {}, "Hugging Face weights that are not in the repository"),
 ])
 def test_only_built_in_models_with_their_own_weights_are_rebuilt(spec, args, why):
     from odbench.reproduce import why_not_rebuildable
