@@ -36,21 +36,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from odbench.hashing import folder_sha256
+
 from .inpainters import _check
 
 EXTRA_HINT = "pip install 'odbench[inpaint]'"
 _PIPELINES: dict[tuple[str, str], Any] = {}   # (weights folder, device) -> loaded pipeline, per process
-
-
-def folder_digest(folder: Path) -> str:
-    """SHA-256 over every file of a weights folder (relative path and content), in sorted order."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 class DiffusersInpainter:
@@ -76,7 +67,7 @@ class DiffusersInpainter:
         self.resolution, self.seed = (None if resolution is None else int(resolution)), int(seed)
         from importlib.metadata import version
         settings = json.dumps([self.steps, self.guidance_scale, self.prompt, self.resolution, self.seed])
-        self.version = (f"{version('diffusers')}+w{folder_digest(folder)[:12]}"
+        self.version = (f"{version('diffusers')}+w{folder_sha256(folder)[:12]}"
                         f"+c{hashlib.sha256(settings.encode()).hexdigest()[:8]}")
 
     def _pipeline(self) -> Any:

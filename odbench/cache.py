@@ -10,14 +10,13 @@ cannot be read is a miss. `odbench-eval --no-cache` uses none of it.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .hashing import canonical_json, sha256_hex
+from .files import replace_atomically
+from .hashing import canonical_json, folder_sha256, sha256_hex
 
 CACHE_ENV = "ODBENCH_CACHE_DIR"
 
@@ -27,18 +26,6 @@ def default_cache_dir() -> Path:
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "odbench"
-
-
-def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        with open(tmp, "xb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class EmbeddingCache:
@@ -78,27 +65,9 @@ class EmbeddingCache:
 
         entry = {"key": canonical_json(key), "images": images.contiguous(), "texts": texts.contiguous()}
         path = self.path(key)
-        _write_atomic(path, lambda f: torch.save(entry, f))
+        replace_atomically(path, lambda f: torch.save(entry, f))
         replaced = ", replacing an unreadable cache entry" if self._damaged else ""
         self.status = f"embeddings computed and cached ({path}{replaced})"
-
-
-def files_key(folder: str | os.PathLike) -> str:
-    """SHA-256 over every file's relative path and content in a folder: what a verified
-    dataset is remembered by (sizes and times could stay the same across an edit)."""
-    root = Path(folder)
-    h = hashlib.sha256()
-    for p in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(canonical_json([p.relative_to(root).as_posix(), _file_sha256(p)]).encode())
-    return h.hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class VerifiedDatasets:
@@ -113,10 +82,10 @@ class VerifiedDatasets:
         import datasets
         import PIL
 
-        return sha256_hex(canonical_json([files_key(folder), dataset_hash, datasets.__version__, PIL.__version__]))
+        return sha256_hex(canonical_json([folder_sha256(folder), dataset_hash, datasets.__version__, PIL.__version__]))
 
     def known(self, key: str) -> bool:
         return (self.root / key).is_file()
 
     def remember(self, key: str) -> None:
-        _write_atomic(self.root / key, lambda f: f.write(b"verified"))
+        replace_atomically(self.root / key, lambda f: f.write(b"verified"))

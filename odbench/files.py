@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import ResultError
 from .escaping import one_line
@@ -36,16 +38,25 @@ def write_atomic(path: str | os.PathLike, text: str | bytes, *, overwrite: bool 
     """Write `text` (str as UTF-8, or bytes) to `path` through a temporary file and a rename, so a crash or an error
     never leaves a half-written file. Refuses to replace an existing file unless told to."""
     path = check_output_path(path, overwrite=overwrite)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    replace_atomically(path, lambda f: f.write(data))
+    return path
+
+
+def replace_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Create or replace `path` with what `write` writes to a binary file: through a temporary
+    file in the same folder and a rename, so no reader ever sees half a file and a killed writer
+    leaves only a temporary file nobody reads."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
     # (tempfile.mkstemp would make it 0600); O_EXCL never clobbers another writer's file.
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path

@@ -1,13 +1,17 @@
-"""Content hashes of datasets and rankings.
+"""Content hashes of datasets and rankings, and the byte-level identity of a folder.
 
-Hashes are over decoded pixels and row values, never over file bytes, so that two builds of
-the same dataset version compare equal even when parquet or PNG encoders differ.
+Dataset and ranking hashes are over decoded pixels and row values, never over file bytes, so
+that two builds of the same dataset version compare equal even when parquet or PNG encoders
+differ. `folder_sha256` is over file bytes on purpose: it names exactly these files (a weights
+folder, a dataset folder already verified).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,3 +68,16 @@ def dataset_hash(content_hashes: Mapping[str, str], definitions: Mapping[str, st
     if not definitions:
         return sha256_hex(canonical_json(dict(content_hashes)))
     return sha256_hex(canonical_json({"content_hashes": dict(content_hashes), **definitions}))
+
+
+def folder_sha256(folder: str | os.PathLike) -> str:
+    """SHA-256 over every file of a folder (relative path and content, sorted; hidden files
+    skipped): a folder's identity when sizes and times could stay the same across an edit."""
+    root = Path(folder)
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()

@@ -3,8 +3,9 @@
 SPEC section 5: results are ranked by descending score, ties by ascending gallery index. The
 leaderboard recomputes metrics from submitted rankings, so the tie order must be exact and
 reproducible; ``torch.topk`` does not promise any order among equal scores, hence the extra
-step below, paid for in full only by rows whose k-th place is tied beyond a few candidates. Exactness is about bit-identical scores: which of two nearly equal scores wins
-may still depend on the BLAS kernel (device, chunk sizes), as for every float computation.
+step below, paid for in full only by rows whose k-th place is tied beyond a few candidates.
+Exactness is about bit-identical scores: which of two nearly equal scores wins may still
+depend on the BLAS kernel (device, chunk sizes), as for every float computation.
 """
 from __future__ import annotations
 
