@@ -25,7 +25,8 @@ from .cache import EmbeddingCache
 from .data import finish_image_check, verify_images
 from .encoders import LoadedEncoder, check_output, load_encoder
 from .hashing import row_digest
-from .metrics import compute_metrics
+from .intervals import DEFAULT_DRAWS, DEFAULT_SEED, compute_intervals
+from .metrics import query_scores, report_of
 from .progress import progress
 from .queries import DIRECTIONS, QuerySets
 from .rankings import rankings_hash, to_ids
@@ -203,15 +204,20 @@ def embed_all(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
 
 
 def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, config: RunConfig, *,
-             dataset_source: str, cache: EmbeddingCache | None = None) -> ResultDocument:
+             dataset_source: str, cache: EmbeddingCache | None = None, draws: int = DEFAULT_DRAWS,
+             draw_seed: int = DEFAULT_SEED) -> ResultDocument:
     """Run the whole evaluation and return a validated result document; `queries` are the
     benchmark's query sets (`odbench.queries.build_query_sets`). With `cache`, embeddings of
-    an unchanged model on unchanged data are read rather than computed (`cache.status` says)."""
+    an unchanged model on unchanged data are read rather than computed (`cache.status` says).
+    Every metric gets SPEC 9's interval from `draws` draws of `draw_seed`."""
     seed_everything(config.seed)
     started = time.perf_counter()
     image_emb, text_emb = embed_all(loaded, benchmark, config, cache)
     rankings = rank_all(queries, image_emb, text_emb, config)
-    report = compute_metrics(benchmark, queries, rankings, list_length=config.k)
+    scores = query_scores(benchmark, queries, rankings, list_length=config.k)
+    report = report_of(scores)
+    intervals = compute_intervals(benchmark, queries, rankings, draws=draws, seed=draw_seed, scores=scores,
+                                  point=report.metrics)
     doc = ResultDocument(
         benchmark=BenchmarkInfo(name=benchmark.name, version=benchmark.version, revision=benchmark.revision,
                                 spec_version=benchmark.spec_version, caption_style=benchmark.caption_style,
@@ -223,6 +229,7 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
                     date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     wall_time_s=round(time.perf_counter() - started, 3)),
         metrics=report.metrics, per_pair=report.per_pair, per_category=report.per_category,
-        query_counts=report.query_counts, rankings=rankings, rankings_sha256=rankings_hash(rankings))
+        query_counts=report.query_counts, rankings=rankings, rankings_sha256=rankings_hash(rankings),
+        intervals=intervals.as_dict())
     doc.validate()
     return doc

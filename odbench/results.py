@@ -21,10 +21,10 @@ from .files import write_atomic
 from .rankings import Rankings, rankings_hash
 from .result_schema import schema_problem
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"     # 2.1: SPEC 9 intervals and retention@k; 2.0 documents stay valid
 
 # What a result is summarised by: odbench-eval's table and leaderboard.md's columns.
-HEADLINE_METRICS = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "hr@5",
+HEADLINE_METRICS = ("odmap@10", "odmap_i2t@10", "odmap_t2i@10", "cmap@10", "gap@10", "retention@10", "hr@5",
                     "r_i2t@1", "r_t2i@1", "rsum")
 
 
@@ -103,6 +103,7 @@ class ResultDocument:
     rankings: Rankings
     rankings_sha256: str
     schema_version: str = SCHEMA_VERSION
+    intervals: dict[str, Any] | None = None    # SPEC 9 (`odbench.intervals`); absent in 2.0 documents
 
     @classmethod
     def from_json(cls, data: Any) -> ResultDocument:
@@ -110,7 +111,7 @@ class ResultDocument:
         validate(data)
         return cls(BenchmarkInfo(**data["benchmark"]), ModelInfo(**data["model"]), RunInfo(**data["run"]),
                    data["metrics"], data["per_pair"], data["per_category"], data["query_counts"],
-                   data["rankings"], data["rankings_sha256"], data["schema_version"])
+                   data["rankings"], data["rankings_sha256"], data["schema_version"], data.get("intervals"))
 
     def to_json(self) -> dict[str, Any]:
         """The document as stored (a fresh copy of every part)."""
@@ -119,6 +120,8 @@ class ResultDocument:
             del data["run"]["num_workers"]
         if data["model"]["revision"] is None:
             del data["model"]["revision"]
+        if data["intervals"] is None:
+            del data["intervals"]
         return data
 
     def validate(self) -> None:

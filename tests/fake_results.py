@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
+from odbench.intervals import compute_intervals
 from odbench.metrics import compute_metrics
 from odbench.queries import QuerySets, build_query_sets
 from odbench.rankings import rankings_hash
@@ -38,4 +39,5 @@ def make_submission(benchmark, seed: int, spec: str = "mock:random", **model) ->
         **report.as_dict(),
         "rankings": rankings,
         "rankings_sha256": rankings_hash(rankings),
+        "intervals": compute_intervals(benchmark, queries, rankings).as_dict(),
     }

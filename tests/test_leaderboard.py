@@ -116,6 +116,11 @@ def _(d):
     d["metrics"]["odmap@10"] += 0.01
 
 
+@tamper("interval-mismatch")
+def _(d):
+    d["intervals"]["metrics"]["odmap@10"][1] += 0.01   # a narrower or wider claim than the data give
+
+
 def tampered(valid: dict, reason: str) -> dict:
     doc = copy.deepcopy(valid)
     TAMPER[reason](doc)

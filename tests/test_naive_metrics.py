@@ -103,6 +103,8 @@ def naive_metrics(images, captions, style, rankings):
         out[f"r_t2i@{k}"] = mean(c["src_id"] in rankings["std_t2i"][c["caption_id"]][:k] for c in original_captions)
         rsum += 100 * (out[f"r_i2t@{k}"] + out[f"r_t2i@{k}"])
     out["rsum"] = rsum
+    for k in KS:   # SPEC 9: the share of control performance kept without the usual partner
+        out[f"retention@{k}"] = out[f"odmap@{k}"] / out[f"cmap@{k}"]
     # The query sets the naive reading expects, to compare with what was ranked.
     out["_queries"] = {"i2t": {i["image_id"] for i in images if i["edit_kind"] != "original"},
                        "t2i": {cid for kind in ("decorrelate", "control") for cid in

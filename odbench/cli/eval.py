@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for image preprocessing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--k", type=int, default=10, help="length of each ranked list (10 to 100; the leaderboard takes 10)")
+    p.add_argument("--draws", type=int, default=1000,
+                   help="bootstrap draws over source scenes for every metric's 95%% interval (SPEC 9; at least 100)")
+    p.add_argument("--draw-seed", type=int, default=0, help="seed of the draws (SPEC 9: 0)")
     p.add_argument("--output", required=True, help="where to write the result JSON")
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     p.add_argument("--no-cache", action="store_true",
@@ -38,14 +41,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def summary_table(doc: ResultDocument) -> str:
+    """Each headline metric with its 95% interval (SPEC 9), one per line."""
     from ..results import HEADLINE_METRICS
 
     m = doc.metrics
+    bounds = (doc.intervals or {}).get("metrics", {})
     width = max(len(k) for k in HEADLINE_METRICS)
-    lines = [f"{doc.model.spec} on {doc.benchmark.name} v{doc.benchmark.version}"]
+    title = f"{doc.model.spec} on {doc.benchmark.name} v{doc.benchmark.version}"
+    if doc.intervals:
+        title += f" (95% intervals over source scenes, {doc.intervals['draws']} draws)"
+    lines = [title]
     for key in HEADLINE_METRICS:
-        value = m.get(key)
-        shown = "n/a" if value is None else (f"{value:8.2f}" if key == "rsum" else f"{value:8.4f}")
+        value, interval = m.get(key), bounds.get(key)
+        digits = 2 if key == "rsum" else 4
+        shown = "n/a" if value is None else f"{value:8.{digits}f}"
+        if value is not None and interval is not None:
+            shown += f"  [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
         lines.append(f"  {key:<{width}}  {shown}")
     return "\n".join(lines)
 
@@ -61,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     output = check_output_path(args.output, overwrite=args.overwrite)
     settings = RunConfig(batch_size=args.batch_size, precision=args.precision, num_workers=args.num_workers,
                          seed=args.seed, k=args.k)                # checks them
+    from ..intervals import check_draws
+
+    check_draws(args.draws, args.draw_seed)
     quiet_libraries()
     from .. import distributed
 
@@ -83,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                                    deferred=True)   # the images' hash is checked as they are encoded
         queries = build_query_sets(benchmark)
         doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name,
-                       cache=cache)
+                       cache=cache, draws=args.draws, draw_seed=args.draw_seed)
     except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
         raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "
                            f"no result was written") from None

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import reproduce, strict_json
+from ..benchmark import Benchmark
 from ..escaping import one_line
 from ..hashing import canonical_json
-from ..metrics import MetricReport, compute_metrics
+from ..intervals import DEFAULT_DRAWS, DEFAULT_SEED, DrawValues, draw_values, interval_report, source_counts
+from ..metrics import MetricReport, query_scores, report_of
 from ..rankings import RankingError
 from ..results import InvalidDocument, ResultDocument
 from .datasets import DATASETS_FILE, DatasetRegistry
@@ -27,6 +31,7 @@ class Accepted:
     shown: str                       # the path as printed (submissions/<...>.json)
     doc: ResultDocument
     report: MetricReport             # recomputed: the leaderboard shows these numbers
+    draws: DrawValues                # recomputed on SPEC 9's draws (1000, seed 0): intervals and rank intervals
 
     @property
     def identity(self) -> tuple[str, ...]:
@@ -67,6 +72,9 @@ def differences(reported: Any, recomputed: Any, where: str) -> list[str]:
         for key in sorted(set(reported) | set(recomputed)):
             out += differences(reported.get(key, _ABSENT), recomputed.get(key, _ABSENT), f"{where}.{key}")
         return out
+    if isinstance(reported, list) and isinstance(recomputed, list) and len(reported) == len(recomputed):
+        return [d for i, (a, b) in enumerate(zip(reported, recomputed, strict=True))
+                for d in differences(a, b, f"{where}[{i}]")]
     numbers = (int, float)
     if isinstance(reported, numbers) and isinstance(recomputed, numbers) \
             and not isinstance(reported, bool) and not isinstance(recomputed, bool):
@@ -77,9 +85,13 @@ def differences(reported: Any, recomputed: Any, where: str) -> list[str]:
     return [] if same else [f"{where}: reported {_fmt(reported)}, recomputed {_fmt(recomputed)}"]
 
 
-def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument, MetricReport]:
-    """Run every check on one parsed document; raise Rejection or return the typed document and
-    the recomputed report."""
+def _counts(benchmark: Benchmark, draws: int, seed: int) -> np.ndarray:
+    return source_counts(len(benchmark.sources), draws, seed)
+
+
+def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument, MetricReport, DrawValues]:
+    """Run every check on one parsed document; raise Rejection or return the typed document, the
+    recomputed report and its values on SPEC 9's default draws."""
     try:
         doc = ResultDocument.from_json(data)
     except InvalidDocument as exc:     # its reason is `schema` or `rankings-hash`
@@ -97,17 +109,29 @@ def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument
         raise Rejection("wrong-length", f"run.k is {doc.run.k}; the leaderboard takes the top "
                         f"{LEADERBOARD_K} of every query (odbench-eval --k {LEADERBOARD_K})")
     try:
-        report = compute_metrics(benchmark, queries, doc.rankings, list_length=doc.run.k)
+        scores = query_scores(benchmark, queries, doc.rankings, list_length=doc.run.k)
     except RankingError as exc:   # its reason is one of REASONS
         raise Rejection(exc.reason, str(exc)) from None
-    diffs: list[str] = []
+    report = report_of(scores)
     recomputed = report.as_dict()
-    for part in ("metrics", "per_pair", "per_category", "query_counts"):
-        diffs += differences(getattr(doc, part), recomputed[part], part)
+    if doc.schema_version == "2.0":   # retention@k came with 2.1; a 2.0 file does not report it
+        recomputed["metrics"] = {k: v for k, v in recomputed["metrics"].items() if not k.startswith("retention@")}
+    _raise_differences("metric-mismatch", [d for part in ("metrics", "per_pair", "per_category", "query_counts")
+                                           for d in differences(getattr(doc, part), recomputed[part], part)])
+    values = draw_values(scores, _counts(benchmark, DEFAULT_DRAWS, DEFAULT_SEED))
+    if doc.intervals is not None:
+        draws, seed = doc.intervals["draws"], doc.intervals["seed"]
+        own = values if (draws, seed) == (DEFAULT_DRAWS, DEFAULT_SEED) else \
+            draw_values(scores, _counts(benchmark, draws, seed), seed=seed)
+        _raise_differences("interval-mismatch",
+                           differences(doc.intervals, interval_report(own, report.metrics).as_dict(), "intervals"))
+    return doc, report, values
+
+
+def _raise_differences(reason: str, diffs: list[str]) -> None:
     if diffs:
         more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
-        raise Rejection("metric-mismatch", diffs[0] + more)
-    return doc, report
+        raise Rejection(reason, diffs[0] + more)
 
 
 def find_submissions(folder: Path) -> list[Path]:

@@ -18,9 +18,10 @@ from urllib.parse import quote
 from .. import __version__, reproduce
 from ..escaping import html_text
 from ..files import write_atomic
+from ..intervals import bounds
 from ..results import HEADLINE_METRICS
 from .checks import Accepted, Outcome
-from .markdown import ranked_sections
+from .markdown import odmap_with_interval, ranked_sections, ranks
 
 RESULTS_FOLDER = "results"
 # Colour-blind-safe palette (Okabe-Ito), repeated when a section has more models.
@@ -97,7 +98,9 @@ def render_page(outcome: Outcome, links: Mapping[Path, str]) -> str:
     path to the relative address the page links it under."""
     sections = ranked_sections(outcome)
     body = ["<h1>ODBench leaderboard</h1>",
-            "<p>Ranked by ODmAP@10 (higher is better); gap@10 = cmap@10 - odmap@10 and hr@5 (hallucination "
+            "<p>Ranked by ODmAP@10 (higher is better), with its 95% interval over source scenes (SPEC 9: "
+            "1000 draws, seed 0) and each model's rank interval (from 1 + the models separable from it and "
+            "above it to N - those separable and below it). Error bars on the plots are 95% intervals. gap@10 = cmap@10 - odmap@10 and hr@5 (hallucination "
             "rate) are better when lower. Every number is recomputed from the submitted rankings and the "
             "dataset. Click a column header to sort by it. <b>reproduced</b>: "
             + "; ".join(f"<i>{k}</i>: {html_text(v, 300)}" for k, v in _REPRODUCED.items()) + ".</p>"]
@@ -127,20 +130,23 @@ def _section(index: int, name: str, version: str, entries: list[Accepted], links
     b = entries[0].doc.benchmark
     anchor = f"section-{index}"
     colours = {id(e): _COLOURS[i % len(_COLOURS)] for i, e in enumerate(entries)}
-    head = [("rank", "number"), ("model", "text"), ("params", "number"), ("reproduced", "text")] \
+    head = [("rank", "number"), ("rank interval", "text"), ("model", "text"), ("params", "number"),
+            ("reproduced", "text")] \
         + [(m, "number") for m in HEADLINE_METRICS] + [("date", "text"), ("result file", "text")]
     rows = []
-    for rank, e in enumerate(entries, 1):
+    for rank, (e, (best, worst)) in enumerate(zip(entries, ranks(entries), strict=True), 1):
         m, model = e.report.metrics, e.doc.model
         status = reproduce.ci_status(model)
         label = _label(e)
         cells = [_num_cell(rank, str(rank)),
+                 f"<td class=\"text\" data-sort=\"{best:05d}-{worst:05d}\">{best}-{worst}</td>",
                  f"<td class=\"text model\" data-sort=\"{html_text(label)}\"><span class=\"swatch\" "
                  f"style=\"background:{colours[id(e)]}\"></span><code>{html_text(label)}</code></td>",
                  _num_cell(model.num_parameters, reproduce.parameter_text(model.num_parameters)),
                  f"<td class=\"text reproduced rep-{status}\" data-sort=\"{status}\" "
                  f"title=\"{html_text(_REPRODUCED[status], 300)}\">{status}</td>"]
-        for key in HEADLINE_METRICS:
+        cells.append(_num_cell(m.get("odmap@10"), odmap_with_interval(e)))
+        for key in HEADLINE_METRICS[1:]:
             value = m.get(key)
             cells.append(_num_cell(value, "n/a" if value is None else f"{value:.{2 if key == 'rsum' else 4}f}"))
         date = e.doc.run.date[:10]
@@ -180,9 +186,11 @@ def _scatter(entries: list[Accepted], colours: Mapping[int, str]) -> str:
     """odmap@10 (y) against rsum (x): does better plain retrieval come with less object reliance?"""
     points = [(e, e.report.metrics.get("rsum"), e.report.metrics.get("odmap@10")) for e in entries]
     points = [(e, x, y) for e, x, y in points if x is not None and y is not None]
+    spans = {id(e): (bounds(e.draws.metrics["rsum"]), bounds(e.draws.metrics["odmap@10"])) for e, _, _ in points}
     width, height, left, right, top, bottom = 560, 360, 56, 20, 16, 44
-    x_max = _nice_max(max((x for _, x, _ in points), default=0) * 1.05, 50)
-    y_max = min(1.0, _nice_max(max((y for _, _, y in points), default=0) * 1.1, 0.05))
+    x_max = _nice_max(max((max(x, (spans[id(e)][0] or [0, 0])[1]) for e, x, _ in points), default=0) * 1.05, 50)
+    y_max = min(1.0, _nice_max(max((max(y, (spans[id(e)][1] or [0, 0])[1]) for e, _, y in points),
+                                   default=0) * 1.1, 0.05))
 
     def px(x: float) -> float:
         return left + (width - left - right) * x / x_max
@@ -196,7 +204,18 @@ def _scatter(entries: list[Accepted], colours: Mapping[int, str]) -> str:
         # labels of points in the right half go to their left, so that they stay inside the plot
         right_half = px(x) > (left + width - right) / 2
         text_x, anchor = (px(x) - 9, "end") if right_half else (px(x) + 9, "start")
-        parts.append(f"<g class=\"point\"><title>{html_text(label)}: rsum {x:.2f}, odmap@10 {y:.4f}</title>"
+        x_span, y_span = spans[id(e)]
+        bars, said = "", ""
+        if x_span is not None:
+            bars += (f"<line class=\"error-bar\" x1=\"{px(x_span[0]):.1f}\" y1=\"{py(y):.1f}\" "
+                     f"x2=\"{px(x_span[1]):.1f}\" y2=\"{py(y):.1f}\" stroke=\"{colours[id(e)]}\" stroke-width=\"1.5\"/>")
+            said += f" [{x_span[0]:.2f}, {x_span[1]:.2f}]"
+        said = f"rsum {x:.2f}{said}, odmap@10 {y:.4f}"
+        if y_span is not None:
+            bars += (f"<line class=\"error-bar\" x1=\"{px(x):.1f}\" y1=\"{py(y_span[0]):.1f}\" "
+                     f"x2=\"{px(x):.1f}\" y2=\"{py(y_span[1]):.1f}\" stroke=\"{colours[id(e)]}\" stroke-width=\"1.5\"/>")
+            said += f" [{y_span[0]:.4f}, {y_span[1]:.4f}]"
+        parts.append(f"<g class=\"point\"><title>{html_text(label)}: {said} (95% intervals)</title>{bars}"
                      f"<circle cx=\"{px(x):.1f}\" cy=\"{py(y):.1f}\" r=\"6\" fill=\"{colours[id(e)]}\" "
                      f"fill-opacity=\"0.85\" stroke=\"#fff\"/>"
                      f"<text x=\"{text_x:.1f}\" y=\"{py(y) - 8:.1f}\" text-anchor=\"{anchor}\">"
@@ -206,7 +225,8 @@ def _scatter(entries: list[Accepted], colours: Mapping[int, str]) -> str:
     return (f"<figure><svg class=\"scatter\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" "
             f"role=\"img\" aria-label=\"odmap@10 against rsum\">{''.join(parts)}</svg>"
             f"<figcaption>odmap@10 against rsum, one point per model: plain retrieval quality (x) and "
-            f"retrieval that does not lean on co-occurring objects (y).{note}</figcaption></figure>")
+            f"retrieval that does not lean on co-occurring objects (y); bars are 95% intervals.{note}"
+            f"</figcaption></figure>")
 
 
 def _axes(width: int, height: int, left: int, right: int, top: int, bottom: int, x_max: float, y_max: float,
@@ -230,7 +250,10 @@ def _axes(width: int, height: int, left: int, right: int, top: int, bottom: int,
 def _pair_bars(entries: list[Accepted], colours: Mapping[int, str]) -> str:
     """One small horizontal bar chart per model, pairs in one order and on one scale."""
     pairs = sorted({p for e in entries for p in e.report.per_pair})
+    spans = {(id(e), p): bounds(e.draws.per_pair[p]["odmap@10"]) if p in e.draws.per_pair else None
+             for e in entries for p in pairs}
     values = [v for e in entries for p in pairs if (v := e.report.per_pair.get(p, {}).get("odmap@10")) is not None]
+    values += [s[1] for s in spans.values() if s is not None]
     scale = min(1.0, _nice_max(max(values, default=0) * 1.1, 0.05))
     label_w, bar_w, row_h, top = 150, 190, 18, 24
     height = top + row_h * len(pairs) + 22
@@ -245,14 +268,22 @@ def _pair_bars(entries: list[Accepted], colours: Mapping[int, str]) -> str:
                 parts.append(f"<text x=\"{label_w + 4}\" y=\"{y + 13}\">n/a</text>")
                 continue
             w = bar_w * value / scale
+            span = spans[(id(e), pair)]
+            said = f"odmap@10 {value:.4f}" + (f" [{span[0]:.4f}, {span[1]:.4f}] (95%)" if span else "")
             parts.append(f"<rect class=\"bar\" x=\"{label_w}\" y=\"{y + 3}\" width=\"{w:.1f}\" height=\"{row_h - 6}\" "
-                         f"fill=\"{colours[id(e)]}\"><title>{html_text(pair)}: odmap@10 {value:.4f}</title></rect>"
-                         f"<text x=\"{label_w + w + 4:.1f}\" y=\"{y + 13}\">{value:.3f}</text>")
+                         f"fill=\"{colours[id(e)]}\"><title>{html_text(pair)}: {said}</title></rect>")
+            end = w
+            if span is not None:
+                lo, hi = (label_w + bar_w * min(v, scale) / scale for v in span)
+                parts.append(f"<line class=\"error-bar\" x1=\"{lo:.1f}\" y1=\"{y + row_h / 2:.1f}\" x2=\"{hi:.1f}\" "
+                             f"y2=\"{y + row_h / 2:.1f}\" stroke=\"#222\" stroke-width=\"1.2\"/>")
+                end = max(w, hi - label_w)
+            parts.append(f"<text x=\"{label_w + end + 4:.1f}\" y=\"{y + 13}\">{value:.3f}</text>")
         axis_y = top + row_h * len(pairs) + 2
         parts.append(f"<line x1=\"{label_w}\" y1=\"{axis_y}\" x2=\"{label_w + bar_w}\" y2=\"{axis_y}\" stroke=\"#555\"/>"
                      f"<text x=\"{label_w}\" y=\"{axis_y + 14}\">0</text>"
                      f"<text x=\"{label_w + bar_w}\" y=\"{axis_y + 14}\" text-anchor=\"end\">{scale:g}</text>")
-        w_total = label_w + bar_w + 50
+        w_total = label_w + bar_w + 60
         charts.append(f"<svg class=\"pair-bars\" width=\"{w_total}\" height=\"{height}\" "
                       f"viewBox=\"0 0 {w_total} {height}\" role=\"img\" aria-label=\"per-pair odmap@10 of "
                       f"{html_text(_label(e))}\">{''.join(parts)}</svg>")

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 from .. import reproduce
+from ..comparison import rank_intervals
 from ..escaping import md_code, md_link, md_text
+from ..intervals import bounds
 from ..results import HEADLINE_METRICS, ResultDocument
 from .checks import Accepted, Outcome
 
@@ -20,7 +22,11 @@ do not edit it by hand. After adding or changing a submission, regenerate it wit
 `odbench leaderboard` and commit both (CI runs `odbench leaderboard --check --reproduce`).
 Every number is recomputed from the submitted rankings and the dataset; see CONTRIBUTING.md.
 
-Ranked by ODmAP@10 (higher is better). gap@10 = cmap@10 - odmap@10 and hr@5 (hallucination
+Ranked by ODmAP@10 (higher is better), shown with its 95% interval over source scenes (SPEC 9:
+1000 draws, seed 0, recomputed here). The rank interval runs from 1 + the number of models
+separable from it and above it to N - the number separable from it and below it (separable:
+the 95% interval of the paired difference excludes 0), so models whose ranks overlap are not
+told apart by this dataset. gap@10 = cmap@10 - odmap@10 and hr@5 (hallucination
 rate) are better when lower. Metrics are in [0, 1]; rsum is in percent (0 to 600).
 
 **reproduced** says whether the model behind the numbers is checked too. `yes`: the
@@ -39,6 +45,21 @@ def _number(value: float | None, digits: int = 4) -> str:
         return "n/a"
     text = f"{value:.{digits}f}"
     return f"{0.0:.{digits}f}" if float(text) == 0 else text   # never "-0.0000"
+
+
+def odmap_with_interval(e: Accepted) -> str:
+    """odmap@10 and its 95% interval, as leaderboard.md and the page show it."""
+    value = e.report.metrics.get("odmap@10")
+    interval = bounds(e.draws.metrics["odmap@10"]) if value is not None else None
+    if interval is None:
+        return _number(value)
+    return f"{_number(value)} [{_number(interval[0])}, {_number(interval[1])}]"
+
+
+def ranks(entries: list[Accepted]) -> list[tuple[int, int]]:
+    """The rank interval of each entry of one dataset version (SPEC 9), on the same draws."""
+    return rank_intervals([e.report.metrics.get("odmap@10") for e in entries],
+                          [e.draws.metrics["odmap@10"] for e in entries])
 
 
 def _date(text: str) -> str:
@@ -89,13 +110,15 @@ def render(outcome: Outcome, output_dir: Path) -> str:
         lines += [f"## {md_text(name)} v{md_text(version)}\n",
                   f"Dataset hash {md_code(b.dataset_hash[:16])}; SPEC v{md_text(b.spec_version)}, "
                   f"{md_text(b.caption_style)} captions.\n",
-                  "| rank | model | params | reproduced | " + " | ".join(HEADLINE_METRICS) + " | date | submission |",
-                  "|---:|---|---:|---|" + "---:|" * len(HEADLINE_METRICS) + "---|---|"]
-        for rank, e in enumerate(entries, 1):
+                  "| rank | rank interval | model | params | reproduced | odmap@10 [95%] | "
+                  + " | ".join(HEADLINE_METRICS[1:]) + " | date | submission |",
+                  "|---:|---|---|---:|---|" + "---:|" * len(HEADLINE_METRICS) + "---|---|"]
+        for rank, (e, (best, worst)) in enumerate(zip(entries, ranks(entries), strict=True), 1):
             m = e.report.metrics
-            numbers = [_number(m.get(c), 2 if c == "rsum" else 4) for c in HEADLINE_METRICS]
+            numbers = [odmap_with_interval(e)] + [_number(m.get(c), 2 if c == "rsum" else 4)
+                                                  for c in HEADLINE_METRICS[1:]]
             model = e.doc.model
-            lines.append(f"| {rank} | {_model(e.doc)} | {reproduce.parameter_text(model.num_parameters)} | "
+            lines.append(f"| {rank} | {best}-{worst} | {_model(e.doc)} | {reproduce.parameter_text(model.num_parameters)} | "
                          f"{reproduce.ci_status(model)} | " + " | ".join(numbers)
                          + f" | {md_text(_date(e.doc.run.date))} | {_link(e.path, output_dir)} |")
         lines.append("")
