@@ -33,6 +33,15 @@ def _fmt(value: float | None, key: str = "") -> str:
     return f"{value:.2f}" if key == "rsum" else f"{value:.4f}"
 
 
+def _with_interval(doc: ResultDocument, key: str) -> str:
+    """The file's value and, for a 2.1 file, its 95% interval (SPEC 9)."""
+    value = doc.metrics.get(key)
+    bounds = (doc.intervals or {}).get("metrics", {}).get(key)
+    if value is None or bounds is None:
+        return _fmt(value, key)
+    return f"{_fmt(value, key)} [{_fmt(bounds[0], key)}, {_fmt(bounds[1], key)}]"
+
+
 def _delta(a: float | None, b: float | None, key: str = "") -> str:
     if a is None or b is None:
         return "n/a"
@@ -62,11 +71,13 @@ def markdown(doc: ResultDocument, other: ResultDocument | None = None, png_name:
     lines = [f"# ODBench report: {title}", "",
              f"On {md_text(b.name)} v{md_text(b.version)} (dataset hash {md_code(b.dataset_hash[:16])}, "
              f"SPEC v{md_text(b.spec_version)}, {md_text(b.caption_style)} captions); numbers as the result "
-             f"files report them. odmap and cmap: higher is better; gap@10 and hr@5: lower is better.", ""]
+             f"files report them, with their 95% intervals over source scenes where the file has them "
+             f"(SPEC 9). odmap and cmap: higher is better; gap@10 and hr@5: lower is better. Whether a "
+             f"difference is more than noise is for `odbench compare` (paired intervals).", ""]
     head = "| metric | " + " | ".join(md_code(model_label(d)) for d in docs) + (" | difference |" if other else " |")
     lines += [head, "|---|" + "---:|" * (len(docs) + (1 if other else 0))]
     for key in HEADLINE_METRICS:
-        row = [_fmt(d.metrics.get(key), key) for d in docs]
+        row = [_with_interval(d, key) for d in docs]
         if other is not None:
             row.append(_delta(doc.metrics.get(key), other.metrics.get(key), key))
         lines.append(f"| {key} | " + " | ".join(row) + " |")

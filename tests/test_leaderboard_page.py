@@ -16,7 +16,7 @@ from odbench.data import load_benchmark
 from odbench.leaderboard.checks import find_submissions, verify_all
 from odbench.leaderboard.datasets import DatasetRegistry
 from odbench.leaderboard.html import write_page
-from odbench.leaderboard.markdown import ranked_sections
+from odbench.leaderboard.markdown import odmap_with_interval, ranked_sections, ranks
 from odbench.results import dump
 
 from fake_results import make_submission
@@ -103,6 +103,12 @@ def test_the_committed_submissions_as_a_page(tmp_path, open_page):
         assert page.locator(f"#{sid} rect.bar").count() == len(bars)
         best = max(range(len(bars)), key=bars.__getitem__)
         assert page.locator(f"#{sid} rect.bar").nth(best).bounding_box()["width"] > 100
+        # 95% intervals (SPEC 9): two error bars per point, one per pair bar; odmap@10 and the
+        # rank interval in the table
+        assert scatter.locator("line.error-bar").count() == 2 * len(entries)
+        assert charts.locator("line.error-bar").count() == len(bars)
+        assert column(page, sid, "rank interval") == [f"{b}-{w}" for b, w in ranks(entries)]
+        assert column(page, sid, "odmap@10")[0] == odmap_with_interval(entries[0])
 
         # sorting: rsum ascending, then descending, then the model names alphabetically
         rsum = [e.report.metrics["rsum"] for e in entries]

@@ -30,8 +30,9 @@ def test_one_model(one_result, tmp_path):
     assert odbench(["report", str(one_result), "--output", str(tmp_path / "mine.md")]) == 0
     text = (tmp_path / "mine.md").read_text()
     doc = results.load(one_result)
-    assert f"| odmap@10 | {doc.metrics['odmap@10']:.4f} |" in text
-    assert "difference" not in text
+    lo, hi = doc.intervals["metrics"]["odmap@10"]
+    assert f"| odmap@10 | {doc.metrics['odmap@10']:.4f} [{lo:.4f}, {hi:.4f}] |" in text
+    assert "| difference |" not in text
     assert "![per-pair odmap@10 and hr@5, and the summary metrics](mine.png)" in text
     with Image.open(tmp_path / "mine.png") as png:
         assert png.format == "PNG" and png.width > 1000
@@ -42,7 +43,9 @@ def test_baseline_against_mitigated_shows_the_difference(tmp_path):
     base, mitigated = results.load(BASELINE), results.load(MITIGATED)
     text = (tmp_path / "r.md").read_text()
     delta = mitigated.metrics["odmap@10"] - base.metrics["odmap@10"]
-    assert f"| odmap@10 | {base.metrics['odmap@10']:.4f} | {mitigated.metrics['odmap@10']:.4f} | {delta:+.4f} |" in text
+    (b_lo, b_hi), (m_lo, m_hi) = base.intervals["metrics"]["odmap@10"], mitigated.intervals["metrics"]["odmap@10"]
+    assert (f"| odmap@10 | {base.metrics['odmap@10']:.4f} [{b_lo:.4f}, {b_hi:.4f}] | "
+            f"{mitigated.metrics['odmap@10']:.4f} [{m_lo:.4f}, {m_hi:.4f}] | {delta:+.4f} |") in text
     for pair in base.per_pair:          # every pair has a row, with both numbers and the difference
         a, b = base.per_pair[pair]["odmap@10"], mitigated.per_pair[pair]["odmap@10"]
         assert f"| {a:.4f} | {b:.4f} | {b - a:+.4f} |" in text
