@@ -3,7 +3,7 @@ and ratios measured within one run; asserts nothing (timings on a shared machine
 
     python scripts/benchmark_speed.py                 # default sizes, a few minutes on 2 cores
     python scripts/benchmark_speed.py --scale large   # adds 10k x 200k and 1M x 200k (extrapolated)
-    python scripts/benchmark_speed.py --only topk,e2e # a subset: topk, recall, validate, e2e
+    python scripts/benchmark_speed.py --only topk,e2e # a subset: topk, recall, validate, e2e, intervals
 
 Parts:
   topk      odbench.retrieval.top_k against bare torch.topk(q @ g.T) and faiss IndexFlatIP (when
@@ -11,6 +11,8 @@ Parts:
   recall    recall@1/5/10 both directions, 25k captions x 5k images: odbench's ranking and
             hit@k against a faithful copy of CLIP_benchmark's zeroshot_retrieval formula
   validate  checking a COCO-size result document
+  intervals SPEC 9's intervals (B = 1000) of every metric of a COCO-shaped result (5,000 sources,
+            25,000 original captions, 10,000 edited images and captions), against ranking it
   e2e       odbench-eval --model odbench:baseline on the embedded dataset: imports, the run's
             own work, forward passes, decoding, exit; a second run of the same model; --help
 """
@@ -294,10 +296,72 @@ def part_e2e() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def coco_shaped_benchmark(n_sources: int, seed: int = 0):
+    """An exhaustive benchmark of COCO's size: per source 5 objects (one of 6 correlated pairs
+    among them), 5 captions, one decorrelate and one control edit with an edited caption each."""
+    from odbench.data import build_benchmark
+
+    rng = np.random.default_rng(seed)
+    cats = [f"c{i}" for i in range(80)]
+    pairs = [(cats[2 * i], cats[2 * i + 1]) for i in range(6)]
+    images = {k: [] for k in ("image_id", "src_id", "edit_kind", "removed", "objects", "pair", "gallery_pos")}
+    captions = {k: [] for k in ("caption_id", "text", "src_id", "edit_kind", "removed", "mentions", "pair",
+                                "gallery_pos")}
+
+    def add(table, row):
+        for key, value in row.items():
+            table[key].append(value)
+
+    for s in range(n_sources):
+        pair = pairs[s % len(pairs)]
+        others = rng.choice(cats[12:], size=3, replace=False).tolist()
+        objects = sorted([*pair, *others])
+        sid = f"i{s:05d}"
+        add(images, dict(image_id=sid, src_id=sid, edit_kind="original", removed=None, objects=objects, pair=None))
+        for j in range(5):
+            add(captions, dict(caption_id=f"{sid}_c{j}", text="", src_id=sid, edit_kind="original", removed=None,
+                               mentions=objects, pair=None))
+        for kind, removed, edit_pair in (("decorrelate", pair[s % 2], list(pair)), ("control", others[0], None)):
+            kept = [o for o in objects if o != removed]
+            add(images, dict(image_id=f"{sid}-no-{removed}", src_id=sid, edit_kind=kind, removed=removed,
+                             objects=kept, pair=edit_pair))
+            add(captions, dict(caption_id=f"{sid}_c0-no-{removed}", text="", src_id=sid, edit_kind=kind,
+                               removed=removed, mentions=kept, pair=edit_pair))
+    images["gallery_pos"] = rng.permutation(len(images["image_id"])).tolist()
+    captions["gallery_pos"] = rng.permutation(len(captions["caption_id"])).tolist()
+    manifest = {"name": "coco-shaped", "version": "0.0.0", "dataset_hash": "0" * 64, "spec_version": "2",
+                "caption_style": "exhaustive"}
+    return build_benchmark(images, captions, pairs, manifest)[0]
+
+
+def part_intervals(repeat: int) -> None:
+    from odbench.evaluate import rank_all
+    from odbench.intervals import compute_intervals
+    from odbench.metrics import query_scores, report_of
+    from odbench.queries import build_query_sets
+    from odbench.run_config import RunConfig
+
+    benchmark = coco_shaped_benchmark(5_000)
+    queries = build_query_sets(benchmark)
+    sizes = {name: len(queries.direction(name).query_ids) for name in ("i2t", "t2i", "std_i2t", "std_t2i")}
+    images, texts = embeddings(len(benchmark.images), 512, 1), embeddings(len(benchmark.captions), 512, 2)
+    ranking_s, rankings = timed(rank_all, queries, images, texts, RunConfig(), repeat=repeat)
+    scores_s, scores = timed(query_scores, benchmark, queries, rankings, repeat=repeat)
+    metrics_s, report = timed(report_of, scores, repeat=repeat)
+    intervals_s, intervals = timed(compute_intervals, benchmark, queries, rankings, scores=scores,
+                                   point=report.metrics, repeat=repeat)
+    print(f"intervals: COCO-shaped result, {len(benchmark.sources)} sources, queries {sizes} "
+          f"({len(intervals.metrics)} metrics, {len(intervals.per_pair)} pairs, B = {intervals.draws})")
+    print(f"  ranking all four directions {ranking_s:.2f} s; per-query values {scores_s:.2f} s; "
+          f"metrics {metrics_s:.3f} s")
+    print(f"  intervals {intervals_s:.3f} s = {intervals_s / ranking_s:.3f}x ranking (targets: <= 2 s, <= 0.2x)",
+          flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=("default", "large"), default="default")
-    parser.add_argument("--only", default="topk,recall,validate,e2e")
+    parser.add_argument("--only", default="topk,recall,validate,intervals,e2e")
     parser.add_argument("--repeat", type=int, default=2, help="best of this many runs per timing")
     parser.add_argument("--huge-queries", type=int, default=20_000,
                         help="queries measured of the 1M x 200k case (--scale large)")
@@ -317,6 +381,8 @@ def main() -> None:
         part_recall(args.repeat)
     if "validate" in parts:
         part_validate()
+    if "intervals" in parts:
+        part_intervals(args.repeat)
     if "e2e" in parts:
         part_e2e()
 
