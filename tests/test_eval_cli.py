@@ -61,7 +61,10 @@ def test_file_encoder_writes_a_valid_result(dataset, encoder_file, tmp_path, cap
     assert doc.benchmark.name == "odbench-tiny"
     assert set(doc.rankings) == {"i2t", "t2i", "std_i2t", "std_t2i"}
     assert 0.0 <= doc.metrics["odmap@10"] <= 1.0
-    assert "odmap@10" in capsys.readouterr().out            # the summary table
+    # the summary table: each headline metric with its SPEC 9 interval, as the file has it
+    lo, hi = doc.intervals["metrics"]["odmap@10"]
+    assert doc.intervals["draws"] == 1000 and doc.intervals["seed"] == 0 and lo <= doc.metrics["odmap@10"] <= hi
+    assert f"odmap@10      {doc.metrics['odmap@10']:8.4f}  [{lo:.4f}, {hi:.4f}]" in capsys.readouterr().out
     assert odbench(["validate", str(out)]) == 0
 
 

@@ -56,6 +56,8 @@ def eval_cli(model, dataset, output, *extra, cls="Marked", **kwargs):
     (["--device", "meta"], "error: --device 'meta' is not a device ODBench runs on"),
     (["--num-workers", "-1"], "error: --num-workers must be 0 (load images in the main process) or more"),
     (["--k", "100000"], "error: --k must be between 10 (ODmAP@10 is the headline metric) and 100"),
+    (["--draws", "50"], "error: --draws must be an integer of at least 100 (SPEC 9 uses 1000), got 50"),
+    (["--draw-seed", "-1"], "error: --draw-seed must be an integer from 0 to 2**63 - 1, got -1"),
 ])
 def test_option_typos(model, dataset, tmp_path, options, message):
     out = tmp_path / "r.json"
