@@ -7,7 +7,6 @@ matplotlib is imported only to draw (`pip install 'odbench[report]'`).
 """
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from .comparison import RANK_METRIC, Comparison, Difference
 from .errors import ODBenchError
 from .escaping import md_code, md_text
-from .files import check_output_path, write_atomic
+from .files import write_markdown_and_figure
 
 
 def _digits(metric: str) -> int:
@@ -116,10 +115,5 @@ def figure(c: Comparison, metrics: Sequence[str]):
 def write_comparison(c: Comparison, metrics: Sequence[str], output: str | os.PathLike, *,
                      overwrite: bool = False) -> tuple[Path, Path]:
     """Write OUTPUT (markdown) and the PNG beside it (same name, .png); returns both paths."""
-    md_path = check_output_path(output, overwrite=overwrite)
-    png_path = check_output_path(md_path.with_suffix(".png"), overwrite=overwrite)
-    png = io.BytesIO()
-    figure(c, metrics).savefig(png, format="png", metadata={"Software": None})
-    write_atomic(png_path, png.getvalue(), overwrite=overwrite)
-    write_atomic(md_path, markdown(c, metrics, png_path.name), overwrite=overwrite)
-    return md_path, png_path
+    return write_markdown_and_figure(output, lambda: figure(c, metrics), lambda png: markdown(c, metrics, png),
+                                     overwrite=overwrite)

@@ -2,11 +2,12 @@
 then write through a temporary file and a rename, so that no reader ever sees half a file."""
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import ResultError
 from .escaping import one_line
@@ -60,3 +61,18 @@ def replace_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], obje
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_markdown_and_figure(output: str | os.PathLike, figure: Callable[[], Any], markdown: Callable[[str], str],
+                              *, overwrite: bool = False) -> tuple[Path, Path]:
+    """Write OUTPUT (markdown) and a PNG of `figure()` (a matplotlib Figure) beside it, same name
+    with .png; `markdown(png_name)` makes the text that links it. Both paths are checked before
+    anything is drawn."""
+    md_path = check_output_path(output, overwrite=overwrite)
+    png_path = check_output_path(md_path.with_suffix(".png"), overwrite=overwrite)
+    png = io.BytesIO()
+    # no "Software" entry (matplotlib's version): the same input gives the same bytes
+    figure().savefig(png, format="png", metadata={"Software": None})
+    write_atomic(png_path, png.getvalue(), overwrite=overwrite)
+    write_atomic(md_path, markdown(png_path.name), overwrite=overwrite)
+    return md_path, png_path

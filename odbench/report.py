@@ -12,13 +12,12 @@ matplotlib is an optional dependency (`pip install 'odbench[report]'`), imported
 """
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 from .errors import ODBenchError
 from .escaping import md_code, md_text
-from .files import check_output_path, write_atomic
+from .files import write_markdown_and_figure
 from .results import HEADLINE_METRICS, ResultDocument
 
 PAIR_METRICS = ("odmap@10", "hr@5")
@@ -175,11 +174,5 @@ def write_report(doc: ResultDocument, output: str | os.PathLike, other: ResultDo
     """Write OUTPUT (markdown) and the PNG beside it (same name, .png); returns both paths."""
     if other is not None:
         check_comparable(doc, other)
-    md_path = check_output_path(output, overwrite=overwrite)
-    png_path = check_output_path(md_path.with_suffix(".png"), overwrite=overwrite)
-    png = io.BytesIO()
-    # no "Software" entry (matplotlib's version): the same results give the same bytes
-    figure(doc, other).savefig(png, format="png", metadata={"Software": None})
-    write_atomic(png_path, png.getvalue(), overwrite=overwrite)
-    write_atomic(md_path, markdown(doc, other, png_path.name), overwrite=overwrite)
-    return md_path, png_path
+    return write_markdown_and_figure(output, lambda: figure(doc, other), lambda png: markdown(doc, other, png),
+                                     overwrite=overwrite)
