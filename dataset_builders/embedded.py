@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from odbench.data import EMBEDDED_DIR
+from odbench.dataset_format import VALIDATION
 
 from .caption_editor import RuleEditor
 from .coco_format import read_coco
@@ -38,7 +39,7 @@ OPENMOJI_ATTRIBUTION = ("Object pictograms are from OpenMoji (https://openmoji.o
 class PictoRecipe:
     """Generator and builder settings of one PictoWorld-based benchmark version."""
     name: str = "odbench-picto"
-    version: str = "2.0.0"
+    version: str = "2.1.0"
     seed: int = 0
     n_images: dict[str, int] = field(default_factory=lambda: {"train": 2000, "test": 550})
     correlation: dict[str, float] = field(default_factory=lambda: {"train": 0.9, "test": 0.8})
@@ -60,6 +61,17 @@ class PictoRecipe:
     # The caption editor's version is part of every edited caption row ("rule-based/1.0.0"), so
     # the recipe pins the one its data was built with.
     caption_editor_version: str = "1.0.0"
+    # SPEC 9's validation split: the test recipe (correlation, pair rate, caption style of
+    # "test") on a world of its own generator seed. 5 is used by no other PictoWorld world of
+    # the project (0: this benchmark's train and test, 1 and 2: the reference study's training
+    # worlds, 3 and 4: the tests' small worlds); its ids start at 1,000,001, far above any id of
+    # the seed-0 world. 0 scenes: no validation split.
+    validation_seed: int = 5
+    validation_images: int = 150
+    validation_first_id: int = 1_000_001
+    # Earlier versions whose test split is this version's (same dataset hash): their results
+    # are results on this data (the leaderboard serves them from this folder).
+    same_test_split_as: tuple[str, ...] = ("2.0.0",)
 
     def card(self) -> DatasetCard:
         return DatasetCard(
@@ -84,6 +96,16 @@ def generate_source(recipe: PictoRecipe, workdir: str | os.PathLike) -> tuple[So
     return read_pictoworld(root, "train"), read_pictoworld(root, "test"), root
 
 
+def generate_validation(recipe: PictoRecipe, workdir: str | os.PathLike) -> tuple[Source, Path]:
+    """The validation world: `recipe`'s test settings, its own seed and ids (SPEC 9)."""
+    root = Path(workdir) / "pictoworld-validation"
+    generate(root, seed=recipe.validation_seed, n_images={VALIDATION: recipe.validation_images},
+             image_size=recipe.image_size, first_id=recipe.validation_first_id,
+             correlation={VALIDATION: recipe.correlation["test"]}, pair_rate={VALIDATION: recipe.pair_rate["test"]},
+             caption_style={VALIDATION: recipe.caption_style["test"]})
+    return read_pictoworld(root, VALIDATION), root
+
+
 def read_pictoworld(root: str | os.PathLike, split: str) -> Source:
     root = Path(root)
     return read_coco(root / "annotations" / f"instances_{split}.json",
@@ -100,21 +122,38 @@ def exact_inpainter(root: str | os.PathLike, split: str) -> Inpainter:
 def build_picto(out_dir: str | os.PathLike, recipe: PictoRecipe = PictoRecipe(), *,
                 inpainter: str | Inpainter = "telea", num_workers: int = 2, overwrite: bool = False,
                 workdir: str | os.PathLike | None = None) -> tuple[FolderInfo, dict[str, Any]]:
-    """Generate PictoWorld and build the test dataset from it; `inpainter="exact"` re-draws scenes."""
+    """Generate PictoWorld and build the test dataset from it, with its validation split when
+    the recipe has validation scenes; `inpainter="exact"` re-draws scenes."""
     with tempfile.TemporaryDirectory(prefix="odbench-picto-") as tmp:
         train, test, root = generate_source(recipe, workdir or tmp)
-        remover: str | Inpainter = exact_inpainter(root, "test") if inpainter == "exact" else inpainter
+        validation, validation_root = (generate_validation(recipe, workdir or tmp) if recipe.validation_images
+                                       else (None, None))
         config = TestSplitConfig(name=recipe.name, version=recipe.version, seed=recipe.seed,
                                  selection=recipe.selection, caption_style=recipe.caption_style["test"],
                                  controls_per_decorrelate=recipe.controls_per_decorrelate,
                                  caption_editor=RuleEditor(recipe.caption_editor_version),
-                                 inpainter=remover, num_workers=num_workers)
+                                 inpainter=_remover(inpainter, root, "test"), num_workers=num_workers,
+                                 same_test_split_as=recipe.same_test_split_as)
         info = {"generator": "pictoworld", "generator_version": GENERATOR_VERSION,
                 "n_images": recipe.n_images, "correlation": recipe.correlation,
                 "pair_rate": recipe.pair_rate, "caption_style": recipe.caption_style,
                 "image_size": recipe.image_size, "generator_seed": recipe.seed}
+        validation_info, validation_remover = None, None
+        if validation is not None:
+            validation_info = {"generator": "pictoworld", "generator_version": GENERATOR_VERSION,
+                               "generator_seed": recipe.validation_seed, "first_id": recipe.validation_first_id,
+                               "n_images": recipe.validation_images, "recipe_of": "test",
+                               "correlation": recipe.correlation["test"], "pair_rate": recipe.pair_rate["test"],
+                               "caption_style": recipe.caption_style["test"], "image_size": recipe.image_size}
+            # The exact remover re-draws scenes from its own split's scene file.
+            validation_remover = _remover(inpainter, validation_root, VALIDATION)
         return build_test_split(train, test, out_dir, config, recipe.card(), overwrite=overwrite,
-                                source_info=info)
+                                source_info=info, validation=validation, validation_info=validation_info,
+                                validation_inpainter=validation_remover)
+
+
+def _remover(inpainter: str | Inpainter, root: Path, split: str) -> str | Inpainter:
+    return exact_inpainter(root, split) if inpainter == "exact" else inpainter
 
 
 def embedded_path(recipe: PictoRecipe = PictoRecipe()) -> Path:

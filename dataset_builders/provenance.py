@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from odbench.hashing import image_fingerprint
+
 from .source import Source
 
 
@@ -59,3 +61,25 @@ def side_provenance(source: Source) -> dict[str, Any]:
 def split_provenance(train: Source, test: Source) -> dict[str, Any]:
     """Both sides' provenance, as recorded in the manifest's `source.provenance`."""
     return {"train": side_provenance(train), "test": side_provenance(test)}
+
+
+def _pixel_digests(source: Source) -> dict[str, str]:
+    """Image id -> SHA-256 of its decoded RGB pixels."""
+    return {im.id: image_fingerprint(im.load())["sha256"] for im in source.images}
+
+
+def check_no_shared_scene(split: Source, others: list[Source]) -> dict[str, int]:
+    """SPEC 9: a validation split shares no source scene with test or training. Ids and files
+    are `check_disjoint`'s; this compares decoded pixels, so a scene drawn twice under two ids
+    (a generator seed reused) is found too. Raises SplitOverlapError; returns {other's name: 0}."""
+    mine = _pixel_digests(split)
+    counts = {}
+    for other in others:
+        theirs = set(_pixel_digests(other).values())
+        shared = sorted(im.coco_id for im in split.images if mine[im.id] in theirs)
+        if shared:
+            raise SplitOverlapError(
+                f"{split.name} and {other.name} share {len(shared)} scene(s) with the same pixels "
+                f"(ids {_shown(shared)} of {split.name}): a validation split must share no source scene", shared)
+        counts[other.name] = 0
+    return counts

@@ -34,6 +34,8 @@ from odbench.dataset_format import (
     PAIRS,
     PARTIAL,
     SPEC_VERSION,
+    TEST,
+    VALIDATION,
     features,
 )
 from odbench.lexicon import Lexicon
@@ -51,7 +53,7 @@ from .pair_stats import (
     compute_pair_stats,
     selected_pairs,
 )
-from .provenance import check_disjoint, split_provenance
+from .provenance import check_disjoint, check_no_shared_scene, side_provenance, split_provenance
 from .source import Source, SourceImage
 
 BUILDER_VERSION = "2.0.0"
@@ -77,6 +79,9 @@ class TestSplitConfig:
     # Run `odbench check-benchmark` on the result and put its table into the card (SPEC 8).
     check: bool = True
     num_workers: int = 2
+    # Earlier versions of this dataset whose test split this one keeps (same dataset hash;
+    # SPEC 9), recorded in the manifest so that their results are checked on this folder.
+    same_test_split_as: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.caption_style not in CAPTION_STYLES:
@@ -258,10 +263,22 @@ def _gallery_positions(n: int, rng: random.Random) -> list[int]:
 
 def build_test_split(train: Source, test: Source, out_dir: str | os.PathLike, config: TestSplitConfig,
                      card: DatasetCard, *, lexicon: Lexicon | None = None, overwrite: bool = False,
-                     source_info: dict[str, Any] | None = None) -> tuple[FolderInfo, dict[str, Any]]:
-    """Build and write the test dataset; returns the folder info and the build report."""
+                     source_info: dict[str, Any] | None = None, validation: Source | None = None,
+                     validation_info: dict[str, Any] | None = None,
+                     validation_inpainter: str | Inpainter | None = None) -> tuple[FolderInfo, dict[str, Any]]:
+    """Build and write the test dataset; returns the folder info and the build report.
+
+    With `validation`, the dataset also gets a `validation` split (SPEC 9): the same recipe on
+    those sources, with the pairs chosen on `train` as for test; it must share no image with
+    either side, by id, file or decoded pixels. `validation_inpainter` replaces the config's
+    for it (an exact remover is bound to its split's scenes)."""
     started = time.perf_counter()
     check_disjoint(train, test)  # SPEC 2: pairs must never see a test image
+    shared_scenes = None
+    if validation is not None:
+        check_disjoint(train, validation)
+        check_disjoint(test, validation)
+        shared_scenes = check_no_shared_scene(validation, [train, test])
     lexicon = lexicon or Lexicon.coco()
     stats = compute_pair_stats(train, config.selection)
     selected = selected_pairs(stats)
@@ -274,8 +291,18 @@ def build_test_split(train: Source, test: Source, out_dir: str | os.PathLike, co
         raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True to replace it")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".odbench-edits-", dir=out_dir.parent) as scratch:
-        return _build(train, test, out_dir, config, card, lexicon, stats, selected, Path(scratch),
-                      overwrite=overwrite, source_info=source_info, started=started)
+        test_rows = _split_rows(test, selected, config, lexicon, Path(scratch) / TEST, random.Random(config.seed))
+        val_rows = None
+        if validation is not None:
+            # Its own gallery shuffle, drawn from the build seed and the split's name.
+            val_config = config if validation_inpainter is None else \
+                dataclasses.replace(config, inpainter=validation_inpainter)
+            val_rows = _split_rows(validation, selected, val_config, lexicon, Path(scratch) / VALIDATION,
+                                   random.Random(f"{config.seed}:{VALIDATION}"))
+            val_rows.report["scenes_shared_with"] = shared_scenes
+        return _write(train, test, out_dir, config, card, lexicon, stats, selected, test_rows, overwrite=overwrite,
+                      source_info=source_info, validation=validation, validation_info=validation_info,
+                      val_rows=val_rows, started=started)
 
 
 def _map(func, items: list, config: TestSplitConfig, desc: str) -> list:
@@ -286,14 +313,23 @@ def _map(func, items: list, config: TestSplitConfig, desc: str) -> list:
     return [func(item) for item in progress(items, desc=desc, total=len(items), unit="img")]
 
 
-def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, card: DatasetCard,
-           lexicon: Lexicon, stats: list[PairStat], selected: list[PairStat], scratch: Path, *,
-           overwrite: bool, source_info: dict[str, Any] | None, started: float):
+@dataclass
+class SplitRows:
+    """The image and caption rows of one split, in gallery order, and its build report."""
+    images: list[dict[str, Any]]
+    captions: list[dict[str, Any]]
+    report: dict[str, Any]
+
+
+def _split_rows(source: Source, selected: list[PairStat], config: TestSplitConfig, lexicon: Lexicon,
+                scratch: Path, rng: random.Random) -> SplitRows:
+    """SPEC 3 on one split's sources: plans, controls, inpainting, shuffled galleries."""
+    scratch.mkdir(parents=True, exist_ok=True)
     plans = _map(partial(_plan_source, selected=selected, config=config, lexicon=lexicon),
-                 test.images, config, "planning edits")
+                 source.images, config, f"planning edits ({source.split})")
     choice = select_controls(plans, config.controls_per_decorrelate)
     per_source = _map(partial(_render_source, config=config, scratch=scratch),
-                      [(p, choice.chosen) for p in plans], config, "inpainting")
+                      [(p, choice.chosen) for p in plans], config, f"inpainting ({source.split})")
 
     images, captions, rejected = [], [], Counter()
     for plan in plans:
@@ -314,17 +350,24 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
                            "editor": e.editor})
         captions.extend(s.edited_captions)
 
-    # One shuffle with the build seed: gallery position carries no signal (SPEC 3).
-    rng = random.Random(config.seed)
+    # One shuffle with the split's seeded stream: gallery position carries no signal (SPEC 3).
     for rows in (images, captions):
         for row, pos in zip(rows, _gallery_positions(len(rows), rng), strict=True):
             row["gallery_pos"] = pos
         rows.sort(key=lambda r: r["gallery_pos"])
 
-    report = _report(images, captions, rejected, test)
+    report = _report(images, captions, rejected, source)
     report["eligible_controls"] = sum(p.edit.kind == CONTROL for sp in plans for p in sp.plans)
     report["decorrelate_with_same_source_control"] = choice.same_source
     report["controls_from_other_sources"] = choice.other_source
+    return SplitRows(images, captions, report)
+
+
+def _write(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, card: DatasetCard,
+           lexicon: Lexicon, stats: list[PairStat], selected: list[PairStat], rows: SplitRows, *,
+           overwrite: bool, source_info: dict[str, Any] | None, validation: Source | None,
+           validation_info: dict[str, Any] | None, val_rows: SplitRows | None, started: float):
+    report = rows.report
     manifest = {
         "builder_version": BUILDER_VERSION, "spec_version": SPEC_VERSION,
         "caption_style": config.caption_style, "seed": str(config.seed),
@@ -338,34 +381,62 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
                        "dilation": config.dilation, "controls_per_decorrelate": config.controls_per_decorrelate},
         "counts": report,
     }
+    if config.same_test_split_as:
+        manifest["same_test_split_as"] = list(config.same_test_split_as)
+    extra_splits = {}
+    if validation is not None and val_rows is not None:
+        # The validation split's own sources and counts; its content hashes are computed with
+        # the test split's (`splits`). Pairs, pair statistics and lexicon are those of test.
+        manifest[VALIDATION] = {
+            "source": {"name": validation.name, "split": validation.split, "train": train.name,
+                       "provenance": {"train": side_provenance(train), VALIDATION: side_provenance(validation)},
+                       **(validation_info or {})},
+            "counts": val_rows.report}
+        extra_splits[VALIDATION] = {IMAGES: (val_rows.images, features(IMAGES)),
+                                    CAPTIONS: (val_rows.captions, features(CAPTIONS))}
     configs = {
-        IMAGES: (images, features(IMAGES)),
-        CAPTIONS: (captions, features(CAPTIONS)),
+        IMAGES: (rows.images, features(IMAGES)),
+        CAPTIONS: (rows.captions, features(CAPTIONS)),
         PAIRS: ([s.as_row(with_selection=False) for s in selected], features(PAIRS)),
         PAIR_STATS: ([s.as_row() for s in stats], features(PAIR_STATS)),
         LEXICON: (lexicon.rows(), features(LEXICON)),
     }
-    info = write_dataset_folder(out_dir, configs, card, manifest, split="test", overwrite=overwrite)
+    info = write_dataset_folder(out_dir, configs, card, manifest, split=TEST, overwrite=overwrite,
+                                extra_splits=extra_splits)
     if config.check:
-        report["check_benchmark"] = _check(info.path)
+        report["check_benchmark"] = _check(info.path, [TEST, *extra_splits])
     examples = add_examples(info.path)    # the card's pictures; no hash covers them
     report["card_examples"] = examples.name if examples else None
     report["build_seconds"] = round(time.perf_counter() - started, 1)
+    if val_rows is not None:
+        report[VALIDATION] = val_rows.report
     return info, report
 
 
-def _check(folder: Path) -> dict[str, Any]:
-    """SPEC 8 on the built folder; the table goes into the card, the verdict into the report."""
+def _check(folder: Path, splits: list[str]) -> dict[str, Any]:
+    """SPEC 8 on each split of the built folder; the tables go into the card, the verdicts into
+    the report (the test split's at the top level, as before validation splits existed)."""
     from odbench.data import load_benchmark
     from odbench.validity import check_benchmark
 
-    with no_progress_bars():
-        check = check_benchmark(load_benchmark(folder))
-    add_card_section(folder, "Validity (SPEC section 8)", VALIDITY_TEXT + "\n\n" + check.table()
-                     + "\n\n```\n" + check.summary() + "\n```")
-    oracle = check.oracle.metrics
-    return {"gated": check.gated, "passed": check.passed,
-            "ceiling": {"odmap@10": oracle["odmap@10"], "cmap@10": oracle["cmap@10"]}}
+    body, verdicts = VALIDITY_TEXT, {}
+    for split in splits:
+        with no_progress_bars():
+            check = check_benchmark(load_benchmark(folder, split=split))
+        if len(splits) > 1:
+            body += f"\n\n### Split `{split}`"
+        body += "\n\n" + check.table() + "\n\n```\n" + check.summary() + "\n```"
+        oracle = check.oracle.metrics
+        verdicts[split] = {"gated": check.gated, "passed": check.passed,
+                           "ceiling": {"odmap@10": oracle["odmap@10"], "cmap@10": oracle["cmap@10"]}}
+    add_card_section(folder, "Validity (SPEC section 8)", body)
+    test = verdicts[TEST]
+    if len(splits) == 1:
+        return test
+    # Gated and passed only when every split is: the CLI fails the build on either.
+    return {"gated": any(v["gated"] for v in verdicts.values()),
+            "passed": all(v["passed"] for v in verdicts.values() if v["gated"]),
+            "ceiling": test["ceiling"], "splits": verdicts}
 
 
 VALIDITY_TEXT = """`odbench check-benchmark` on this dataset: the label oracle (embeddings from the
@@ -375,14 +446,14 @@ scored with the ordinary ODBench code. A dataset whose ODmAP measures object rel
 ceiling near 1 and loses ODmAP step by step as the shortcut grows, while cmap@10 holds."""
 
 
-def _report(images: list[dict], captions: list[dict], rejected: Counter, test: Source) -> dict[str, Any]:
+def _report(images: list[dict], captions: list[dict], rejected: Counter, source: Source) -> dict[str, Any]:
     kinds = Counter(r["edit_kind"] for r in images)
     objects_of = {r["image_id"]: set(r["objects"]) for r in images if r["edit_kind"] == ORIGINAL}
     caption_kinds = Counter(r["edit_kind"] for r in captions)
     attempts = rejected.pop("caption_edit_attempts", 0)
     failed = rejected.pop("caption_edit_failed", 0)
     return {
-        "source_images": len(test.images),
+        "source_images": len(source.images),
         "images": dict(sorted(kinds.items())),
         "captions": dict(sorted(caption_kinds.items())),
         "caption_edit_attempts": attempts,

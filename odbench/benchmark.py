@@ -79,3 +79,7 @@ class Benchmark:
     images_table: Any = field(repr=False, compare=False, default=None)
     texts: tuple[str, ...] = field(repr=False, compare=False, default=())
     image_check: ImageCheck | None = field(repr=False, compare=False, default=None)   # None: verified
+    # SPEC 9: the split the images and captions are of. `dataset_hash` is the dataset's (test's)
+    # whatever the split; `split_hash` names this split's content (test's is the dataset hash).
+    split: str = "test"
+    split_hash: str = ""

@@ -28,9 +28,12 @@ from .dataset_format import (
     PAIRS,
     REQUIRED_COLUMNS,
     REQUIRED_MANIFEST_KEYS,
+    SPLIT_CONFIGS,
+    TEST,
     caption_style,
     check_columns,
     decode_manifest,
+    split_manifest,
     verify_content_hashes,
 )
 from .errors import DatasetError
@@ -90,8 +93,9 @@ def local_cache_dir(folder: str | os.PathLike) -> str:
     return str(Path(datasets.config.HF_DATASETS_CACHE) / "odbench-local" / key)
 
 
-def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str | None = None):
-    """One config of a dataset as a `datasets.Dataset`, via `datasets.load_dataset`."""
+def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str | None = None,
+                split: str = TEST):
+    """One split of one config of a dataset as a `datasets.Dataset`, via `datasets.load_dataset`."""
     import datasets
 
     path, is_local = resolve_dataset(dataset)
@@ -103,9 +107,9 @@ def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str
     except Exception as exc:  # datasets raises many types; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatasetError(f"cannot load config {config!r} of {path}: {first}") from exc
-    if len(dd) != 1:
-        raise DatasetError(f"config {config!r} of {path} has splits {list(dd)}, expected one")
-    return next(iter(dd.values()))
+    if split not in dd:
+        raise DatasetError(f"config {config!r} of {path} has no split {split!r} (it has {', '.join(dd)})")
+    return dd[split]
 
 
 def read_manifest(dataset: str | os.PathLike | None, *, revision: str | None = None) -> dict[str, Any]:
@@ -142,9 +146,11 @@ def _items(cols: dict[str, list], id_col: str, label_col: str, sources: dict[str
 
 def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | None = None,
                    verify: bool = True, verified: VerifiedDatasets | None = None,
-                   deferred: bool = False) -> Benchmark:
-    """Load, check and (by default) hash-verify a test dataset. What SPEC section 3 asks of its
-    edits (a relevant caption for every edited image) is checked by `build_query_sets`.
+                   deferred: bool = False, split: str = TEST) -> Benchmark:
+    """Load, check and (by default) hash-verify one split of a test dataset (`test`, or
+    `validation` where the dataset has one: SPEC 9; its images and captions, with the pairs and
+    lexicon of the dataset, verified against that split's content hashes). What SPEC section 3
+    asks of its edits (a relevant caption for every edited image) is checked by `build_query_sets`.
     With `verified`, a local folder whose exact files were verified before is not hashed again.
     With `deferred`, the images' hash is left to the pass that encodes them (`image_check`;
     `odbench.evaluate` does it), so that every image is decoded once."""
@@ -153,6 +159,7 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
     missing = set(REQUIRED_MANIFEST_KEYS) - set(manifest)
     if missing:
         raise DatasetError(f"manifest lacks {sorted(missing)}")
+    hashes = split_manifest(manifest, split)      # an unknown split ends here, in one line
     if is_local and revision is not None and revision.removeprefix("v") != str(manifest["version"]):
         # A folder holds one version; ignoring the revision would label the result with a
         # version the user did not ask for.
@@ -163,21 +170,23 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
     for config in HASHED_CONFIGS:
         if config == PAIR_STATS and PAIR_STATS not in (manifest.get("content_hashes") or {}):
             continue
-        tables[config] = load_config(path, config, revision=revision)
+        # Images and captions are the split's own; pairs, pair statistics and lexicon are shared.
+        tables[config] = load_config(path, config, revision=revision, split=split if config in SPLIT_CONFIGS else TEST)
         if config in REQUIRED_COLUMNS:
             check_columns(config, tables[config].column_names)
-    memo = verified.key(path, str(manifest["dataset_hash"])) if verify and verified and is_local else None
+    split_hash = str(hashes["dataset_hash"])
+    memo = verified.key(path, split_hash) if verify and verified and is_local else None
     image_check = None
     if verify and not (memo and verified.known(memo)):
         remember = (lambda: verified.remember(memo)) if memo else None
         if deferred:
-            verify_content_hashes({c: t for c, t in tables.items() if c != IMAGES}, manifest)
-            want = (manifest.get("content_hashes") or {}).get(IMAGES)
+            verify_content_hashes({c: t for c, t in tables.items() if c != IMAGES}, hashes)
+            want = (hashes.get("content_hashes") or {}).get(IMAGES)
             if want is None:
                 raise DatasetError(f"manifest has no content hash for config {IMAGES!r}")
             image_check = ImageCheck(str(want), np.empty(0), remember)
         else:
-            verify_content_hashes(tables, manifest)
+            verify_content_hashes(tables, hashes)
             if remember:
                 remember()
 
@@ -188,7 +197,8 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
         revision=None if is_local else revision)
     if image_check is not None:
         image_check = dataclasses.replace(image_check, stored_rows=image_order)
-    return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()), image_check=image_check)
+    return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()), image_check=image_check,
+                               split=split, split_hash=split_hash)
 
 
 def finish_image_check(check: ImageCheck, digests: list[bytes]) -> None:
@@ -257,6 +267,7 @@ def build_benchmark(images: dict[str, list], captions: dict[str, list], pairs: l
         dataset_hash=str(manifest["dataset_hash"]), sources=tuple(sorted(originals)),
         images=image_items, captions=caption_items,
         pairs=tuple(sorted(pair_key(p) for p in pairs)), manifest=manifest,
-        caption_style=style, spec_version=spec_version, texts=tuple(captions["text"][i] for i in caption_order))
+        caption_style=style, spec_version=spec_version, texts=tuple(captions["text"][i] for i in caption_order),
+        split_hash=str(manifest["dataset_hash"]))
     return benchmark, image_order
 

@@ -23,6 +23,12 @@ IMAGES, CAPTIONS, PAIRS, PAIR_STATS, LEXICON, MANIFEST, TRAIN = (
     "images", "captions", "pairs", "pair_stats", "lexicon", "manifest", "train")
 HASHED_CONFIGS = (IMAGES, CAPTIONS, PAIRS, PAIR_STATS, LEXICON)   # pair_stats is optional
 
+# Splits of a test dataset (SPEC 9). Every config has `test`; a dataset may add `validation`
+# shards to the configs of SPLIT_CONFIGS, and shares the others (pairs, lexicon, ...) with test.
+TEST, VALIDATION = "test", "validation"
+SPLITS = (TEST, VALIDATION)
+SPLIT_CONFIGS = (IMAGES, CAPTIONS)
+
 # Values of the `edit_kind` column.
 ORIGINAL, DECORRELATE, CONTROL = "original", "decorrelate", "control"
 EDIT_KINDS = (ORIGINAL, DECORRELATE, CONTROL)
@@ -62,7 +68,9 @@ REQUIRED_COLUMNS: dict[str, frozenset[str]] = {
 
 # The manifest: one row, every value a string (JSON where structured).
 REQUIRED_MANIFEST_KEYS = ("name", "version", "content_hashes", "dataset_hash")
-COMPUTED_MANIFEST_KEYS = ("content_hashes", "dataset_hash")    # filled in by the folder writer
+# Filled in by the folder writer; `splits` ({split: {content_hashes, split_hash}}) only when the
+# dataset has more splits than test.
+COMPUTED_MANIFEST_KEYS = ("content_hashes", "dataset_hash", "splits")
 # Fields that decide relevance (SPEC 4), so the dataset hash covers them: a dataset whose
 # caption style was edited after the build is a different benchmark.
 DEFINITION_KEYS = ("spec_version", "caption_style")
@@ -113,6 +121,32 @@ def caption_style(manifest: Mapping[str, Any]) -> tuple[str, str]:
     return str(manifest.get("spec_version") or "1"), style
 
 
+def check_split_name(split: str) -> None:
+    """A split name ODBench knows (whether a given dataset has it is `split_manifest`'s check)."""
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split {split!r}: a test dataset's splits are {' and '.join(SPLITS)}")
+
+
+def dataset_splits(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The splits a dataset has: test, and those its manifest's `splits` adds (SPEC 9)."""
+    return (TEST, *(s for s in (manifest.get("splits") or {}) if s != TEST))
+
+
+def split_manifest(manifest: Mapping[str, Any], split: str) -> dict[str, Any]:
+    """The manifest as `verify_content_hashes` reads it for one split: that split's content
+    hashes, and its split hash in place of the dataset hash (for test, the manifest itself)."""
+    known = dataset_splits(manifest)
+    if split not in known:
+        raise DatasetError(f"unknown split {split!r}: {manifest.get('name', 'the dataset')}"
+                           f"@{manifest.get('version', '?')} has {', '.join(known)}")
+    if split == TEST:
+        return dict(manifest)
+    entry = manifest["splits"][split]
+    if not isinstance(entry, Mapping) or not {"content_hashes", "split_hash"} <= set(entry):
+        raise DatasetError(f"manifest splits[{split!r}] lacks content_hashes or split_hash")
+    return {**manifest, "content_hashes": entry["content_hashes"], "dataset_hash": entry["split_hash"]}
+
+
 def verify_content_hashes(tables: Mapping[str, Sequence[Mapping[str, Any]]], manifest: Mapping[str, Any]) -> str:
     """Recompute the content hash of every config in `tables` (as `datasets` decodes its rows)
     and the dataset hash; raise DatasetError on any mismatch, else return the dataset hash."""
@@ -127,6 +161,6 @@ def verify_content_hashes(tables: Mapping[str, Sequence[Mapping[str, Any]]], man
                                f"(got {got[:12]}, manifest says {want[:12]}): the data was modified")
     got_total = dataset_hash(expected, definitions(manifest))
     if got_total != manifest.get("dataset_hash"):
-        raise DatasetError("manifest dataset_hash does not match its content_hashes, spec_version "
-                           "and caption_style")
+        raise DatasetError("manifest dataset_hash (or split hash) does not match its content_hashes, "
+                           "spec_version and caption_style")
     return got_total

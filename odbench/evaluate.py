@@ -23,6 +23,7 @@ from . import __version__, distributed
 from .benchmark import Benchmark
 from .cache import EmbeddingCache
 from .data import finish_image_check, verify_images
+from .dataset_format import TEST
 from .encoders import LoadedEncoder, check_output, load_encoder
 from .hashing import row_digest
 from .intervals import DEFAULT_DRAWS, DEFAULT_SEED, compute_intervals
@@ -165,7 +166,8 @@ def embedding_key(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig
     if loaded.weights_hash is None:
         return None
     return {"model": loaded.identity(), "target": loaded.target, "code": _code_hash(loaded.encoder),
-            "dataset_hash": benchmark.dataset_hash, "images": len(benchmark.images),
+            # the split's hash: a validation split has the dataset hash of its test split (SPEC 9)
+            "dataset_hash": benchmark.split_hash or benchmark.dataset_hash, "images": len(benchmark.images),
             "texts": len(benchmark.texts), "precision": config.precision,
             "device": config.device.partition(":")[0], "batch_size": config.batch_size, "seed": config.seed,
             "odbench": __version__, "torch": torch.__version__, "open_clip": _version("open_clip_torch")}
@@ -221,7 +223,8 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
     doc = ResultDocument(
         benchmark=BenchmarkInfo(name=benchmark.name, version=benchmark.version, revision=benchmark.revision,
                                 spec_version=benchmark.spec_version, caption_style=benchmark.caption_style,
-                                dataset_hash=benchmark.dataset_hash, source=dataset_source),
+                                dataset_hash=benchmark.dataset_hash, source=dataset_source,
+                                split=None if benchmark.split == TEST else benchmark.split),
         model=ModelInfo(**loaded.identity()),
         run=RunInfo(odbench_version=__version__, torch_version=torch.__version__, device=config.device,
                     precision=config.precision, batch_size=config.batch_size, num_workers=config.num_workers,

@@ -60,6 +60,7 @@ class BenchmarkInfo:
     caption_style: str
     dataset_hash: str
     source: str                       # the dataset as the user named it
+    split: str | None = None          # optional in the schema (SPEC 9): absent means test
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ class ResultDocument:
             del data["model"]["revision"]
         if data["intervals"] is None:
             del data["intervals"]
+        if data["benchmark"]["split"] is None:
+            del data["benchmark"]["split"]
         return data
 
     def validate(self) -> None:

@@ -194,7 +194,8 @@ def check_benchmark(benchmark: Benchmark, *, seed: int = 0, device: str = "cpu")
             rows.append(Row("planted shortcut", tower, alpha,
                             score(alpha if tower in ("image", "both") else 0.0,
                                   alpha if tower in ("text", "both") else 0.0)))
-    report = CheckReport(f"{benchmark.name}@{benchmark.version}", benchmark.caption_style, seed, rows)
+    split = "" if benchmark.split == "test" else f" ({benchmark.split} split)"
+    report = CheckReport(f"{benchmark.name}@{benchmark.version}{split}", benchmark.caption_style, seed, rows)
     if report.gated:
         report.gates = _gates(report)
     return report

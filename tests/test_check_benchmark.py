@@ -24,12 +24,16 @@ def test_label_embeddings_are_indicators_with_a_planted_partner():
 
 
 def test_the_shipped_dataset_passes(capsys):
-    assert odbench(["check-benchmark"]) == 0                    # the embedded odbench-picto
+    assert odbench(["check-benchmark"]) == 0                    # the embedded odbench-picto, both splits
     out = capsys.readouterr().out
     assert "| label oracle | - | 0.0 | 1.000 | 1.000 | 1.000 | 1.000 |" in out
-    assert "odbench-picto@2.0.0: passes SPEC section 8" in out and "FAIL" not in out
+    assert "odbench-picto@2.1.0: passes SPEC section 8" in out and "FAIL" not in out
+    assert "odbench-picto@2.1.0 (validation split): passes SPEC section 8" in out
     card = (EMBEDDED_DIR / "odbench-picto" / "README.md").read_text()
-    assert "## Validity (SPEC section 8)" in card and out.split("\n\n")[1].strip() in card
+    blocks = out.split("\n\n")
+    tables = [blocks[i + 1].strip() for i, b in enumerate(blocks) if b.startswith("split ")]
+    assert "## Validity (SPEC section 8)" in card and len(tables) == 2
+    assert all(table in card for table in tables)               # each split's table, as built
 
 
 def test_an_exhaustive_dataset_that_fails_a_gate_exits_1(tmp_path, capsys):

@@ -9,21 +9,33 @@ from dataset_builders.embedded import PictoRecipe, build_picto, embedded_path
 from odbench.data import load_benchmark, load_config, read_manifest
 
 SHIPPED = embedded_path()
+# The dataset hash of odbench-picto v2.0.0. v2.1.0 only adds a validation split, so its test
+# split, and with it the dataset hash, must stay this (SPEC 9): results on v2.0.0 stay valid.
+V2_0_0_DATASET_HASH = "502b301486f2bd74b98f98717d57d1d8d8899f86fce248b6d13daffa2c697d72"
 
 
 def test_shipped_benchmark_loads_and_verifies(tmp_path):
     benchmark = load_benchmark()                       # the default dataset, hash-verified
-    assert (benchmark.name, benchmark.version) == ("odbench-picto", "2.0.0")
+    assert (benchmark.name, benchmark.version) == ("odbench-picto", "2.1.0")
     assert (benchmark.spec_version, benchmark.caption_style) == ("2", "exhaustive")
     assert len(benchmark.pairs) == 6
+    assert benchmark.dataset_hash == V2_0_0_DATASET_HASH
+    validation = load_benchmark(split="validation")    # verified against its own split hash
+    assert validation.pairs == benchmark.pairs and validation.dataset_hash == V2_0_0_DATASET_HASH
     for config in ("images", "captions", "pairs", "pair_stats", "lexicon", "manifest"):
         # A fresh cache: `datasets` would serve an older odbench-picto from its cache by name.
         assert len(load_dataset(str(SHIPPED), config, split="test", cache_dir=str(tmp_path))) > 0
+    for config in ("images", "captions"):
+        assert len(load_dataset(str(SHIPPED), config, split="validation", cache_dir=str(tmp_path))) > 0
 
 
-def test_shipped_benchmark_rebuilds_to_the_same_hash(tmp_path):
+def test_shipped_benchmark_rebuilds_to_the_same_hashes(tmp_path):
     info, _ = build_picto(tmp_path / "rebuilt")
-    assert info.dataset_hash == read_manifest(SHIPPED)["dataset_hash"]
+    shipped = read_manifest(SHIPPED)
+    assert info.dataset_hash == shipped["dataset_hash"] == V2_0_0_DATASET_HASH
+    rebuilt = read_manifest(info.path)
+    # Both splits, config by config (the validation split's images and captions too).
+    assert rebuilt["splits"] == shipped["splits"] and set(shipped["splits"]) == {"test", "validation"}
 
 
 def test_shipped_benchmark_is_large_enough():
@@ -37,18 +49,32 @@ def test_shipped_benchmark_is_large_enough():
     assert size < 30 * 2**20
 
 
+def test_shipped_validation_split_is_built_like_test():
+    manifest = read_manifest(SHIPPED)
+    counts = manifest["validation"]["counts"]
+    assert counts["source_images"] == PictoRecipe().validation_images
+    assert set(counts["decorrelate_per_pair"]) == set(manifest["counts"]["decorrelate_per_pair"])
+    assert min(counts["decorrelate_per_pair"].values()) >= 10
+    assert counts["images"]["control"] == counts["images"]["decorrelate"]
+    source = manifest["validation"]["source"]
+    assert (source["correlation"], source["pair_rate"]) == (0.8, 0.12)     # the test recipe
+    assert source["generator_seed"] == PictoRecipe().validation_seed != manifest["source"]["generator_seed"]
+
+
 def test_seed_changes_the_content(tmp_path):
-    small = PictoRecipe(n_images={"train": 600, "test": 30})
+    small = PictoRecipe(n_images={"train": 600, "test": 30}, validation_images=0)
     a, _ = build_picto(tmp_path / "a", small)
     b, _ = build_picto(tmp_path / "b", dataclasses.replace(small, seed=1))
     assert a.dataset_hash != b.dataset_hash
+    assert "splits" not in read_manifest(a.path)       # no validation scenes, no validation split
 
 
 def test_exact_remover_builds(tmp_path):
-    small = PictoRecipe(n_images={"train": 600, "test": 30})
+    small = PictoRecipe(n_images={"train": 600, "test": 30}, validation_images=12)
     info, report = build_picto(tmp_path / "exact", small, inpainter="exact")
     assert read_manifest(info.path)["inpainter"].startswith("exact/")
     assert report["images"]["decorrelate"] > 0
+    assert report["validation"]["images"]["decorrelate"] > 0    # each split re-drawn from its own scenes
 
 
 def test_shipped_edits_follow_the_spec():

@@ -65,6 +65,11 @@ def _(d):
     del d["rankings_sha256"]
 
 
+@tamper("split")
+def _(d):
+    d["benchmark"]["split"] = "validation"            # SPEC 9: validation is for choosing methods
+
+
 @tamper("unknown-dataset")
 def _(d):
     d["benchmark"]["version"] = "9.9.9"

@@ -66,20 +66,32 @@ def _image(seed: int) -> Image.Image:
     return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8))
 
 
-def write_tiny_dataset(out: Path, edit: Callable[[list[dict], list[dict]], None] | None = None, *,
-                       style: str = "partial", version: str = VERSION) -> None:
-    """Write a tiny benchmark as a dataset folder; `edit(images, captions)` may alter the rows
-    first (to make malformed datasets whose manifest hash is nonetheless consistent)."""
-    from datasets import Features, Value
+def _rows(style: str, prefix: str = "", image_seed: int = 0) -> tuple[list[dict], list[dict]]:
     image_rows, caption_rows = ROWS[style]
-    images = [{"image_id": i, "image": _image(n), "src_id": s, "edit_kind": k, "removed": r, "objects": o,
-               "kept": [], "pair": p, "mask_area": 0.0 if k == "original" else 0.1, "editor": "",
-               "gallery_pos": n} for n, (i, s, k, r, o, p) in enumerate(image_rows)]
-    captions = [{"caption_id": c, "text": t, "src_id": s, "edit_kind": k, "removed": r, "mentions": m,
-                 "pair": ["dog", "frisbee"] if k == "decorrelate" else None, "editor": "", "gallery_pos": n}
-                for n, (c, s, k, r, m, t) in enumerate(caption_rows)]
+    images = [{"image_id": prefix + i, "image": _image(image_seed + n), "src_id": prefix + s, "edit_kind": k,
+               "removed": r, "objects": o, "kept": [], "pair": p, "mask_area": 0.0 if k == "original" else 0.1,
+               "editor": "", "gallery_pos": n} for n, (i, s, k, r, o, p) in enumerate(image_rows)]
+    captions = [{"caption_id": prefix + c, "text": t, "src_id": prefix + s, "edit_kind": k, "removed": r,
+                 "mentions": m, "pair": ["dog", "frisbee"] if k == "decorrelate" else None, "editor": "",
+                 "gallery_pos": n} for n, (c, s, k, r, m, t) in enumerate(caption_rows)]
+    return images, captions
+
+
+def write_tiny_dataset(out: Path, edit: Callable[[list[dict], list[dict]], None] | None = None, *,
+                       style: str = "partial", version: str = VERSION, validation: bool = False) -> None:
+    """Write a tiny benchmark as a dataset folder; `edit(images, captions)` may alter the rows
+    first (to make malformed datasets whose manifest hash is nonetheless consistent). With
+    `validation`, it also has a validation split: the same rows with ids prefixed "v" ("vi1",
+    "vc1") and other pixels."""
+    from datasets import Features, Value
+    images, captions = _rows(style)
     if edit is not None:
         edit(images, captions)
+    extra = {}
+    if validation:
+        v_images, v_captions = _rows(style, prefix="v", image_seed=100)
+        extra = {"validation": {"images": (v_images, features("images")),
+                                "captions": (v_captions, features("captions"))}}
     pairs = Features({"a": Value("string"), "b": Value("string"), "npmi": Value("float64"), "n_ab": Value("int64")})
     lexicon = [{"phrase": w, "category": w} for w in ("cat", "dog", "frisbee", "person")]
     card = DatasetCard(name=NAME, version=version, license="cc-by-4.0", citation="@misc{tiny}",
@@ -88,7 +100,7 @@ def write_tiny_dataset(out: Path, edit: Callable[[list[dict], list[dict]], None]
                                "pairs": ([{"a": "dog", "b": "frisbee", "npmi": 0.5, "n_ab": 3}], pairs),
                                "lexicon": (lexicon, features("lexicon"))},
                          card, {"builder_version": "test", "spec_version": "2", "caption_style": style,
-                                "seed": 0})
+                                "seed": 0}, extra_splits=extra)
 
 
 def columns(style: str = "partial") -> tuple[dict[str, list], dict[str, list]]:

@@ -101,14 +101,16 @@ def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, in
              n_categories: Sequence[float] = DEFAULT_N_CATEGORIES,
              pair_rate: float | Mapping[str, float] = DEFAULT_PAIR_RATE,
              caption_style: Mapping[str, str] | None = None, num_workers: int = 2,
-             overwrite: bool = False, progress: bool | None = None) -> Path:
+             overwrite: bool = False, progress: bool | None = None, first_id: int = 1) -> Path:
     """Generate the splits `n_images` ({split: count}) into `out_dir` (written atomically).
 
     `correlation[split]` is the probability that a correlated pair's partner is added when
     one member is in a scene (0: objects independent). `pair_rate` (one value, or one per
     split) is the probability that a pair member is in a scene on its own account.
     `caption_style[split]` is `partial` or `exhaustive` (default: exhaustive for `test`,
-    partial otherwise).  Returns the output path.
+    partial otherwise). Image ids run from `first_id` through the splits in order; a world
+    generated to sit beside another (a validation world) starts where no id of the other is.
+    Returns the output path.
     """
     out = Path(out_dir)
     correlation = dict(DEFAULT_CORRELATION if correlation is None else correlation)
@@ -118,6 +120,8 @@ def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, in
              for split in n_images}
     pairs = [tuple(sorted(p)) for p in pairs]
     _check_args(out, n_images, correlation, pairs, image_size, overwrite)
+    if first_id < 1:
+        raise ValueError("first_id must be >= 1")
     for split, style in styles.items():
         if style not in (PARTIAL, EXHAUSTIVE):
             raise ValueError(f"caption_style[{split!r}] must be 'partial' or 'exhaustive', got {style!r}")
@@ -129,7 +133,7 @@ def generate(out_dir: str | os.PathLike, *, seed: int, n_images: Mapping[str, in
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     os.chmod(tmp, 0o777 & ~umask())   # mkdtemp's 0700 would make the output private
     try:
-        jobs, first_id = [], 1
+        jobs = []
         for split in splits:
             (tmp / "images" / split).mkdir(parents=True)
             for i in range(n_images[split]):

@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--revision", default=None,
                    help="hub revision (a tag such as v1.0.0); for a folder or the embedded dataset it must "
                         "be the dataset's own version")
+    p.add_argument("--split", default="test",
+                   help="the dataset split to score: test (the reported numbers, the leaderboard) or validation "
+                        "(SPEC 9: for choosing methods and settings; the leaderboard refuses it)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", choices=("fp32", "amp"), default="fp32",
@@ -47,7 +50,8 @@ def summary_table(doc: ResultDocument) -> str:
     m = doc.metrics
     bounds = (doc.intervals or {}).get("metrics", {})
     width = max(len(k) for k in HEADLINE_METRICS)
-    title = f"{doc.model.spec} on {doc.benchmark.name} v{doc.benchmark.version}"
+    split = f", split {doc.benchmark.split}" if doc.benchmark.split else ""
+    title = f"{doc.model.spec} on {doc.benchmark.name} v{doc.benchmark.version}{split}"
     if doc.intervals:
         title += f" (95% intervals over source scenes, {doc.intervals['draws']} draws)"
     lines = [title]
@@ -64,12 +68,14 @@ def summary_table(doc: ResultDocument) -> str:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     from .. import results
+    from ..dataset_format import check_split_name
     from ..files import check_output_path
     from ..run_config import RunConfig
 
     # Everything the user can get wrong is checked before the model is built (and before the
     # heavy imports): an evaluation can take minutes, and its result must have somewhere to go.
     output = check_output_path(args.output, overwrite=args.overwrite)
+    check_split_name(args.split)
     settings = RunConfig(batch_size=args.batch_size, precision=args.precision, num_workers=args.num_workers,
                          seed=args.seed, k=args.k)                # checks them
     from ..intervals import check_draws
@@ -94,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         loaded = build_encoder(args.model, model_args, seed=args.seed)
         benchmark = load_benchmark(args.dataset, revision=args.revision,
                                    verified=VerifiedDatasets(cache_dir) if cache_dir else None,
-                                   deferred=True)   # the images' hash is checked as they are encoded
+                                   deferred=True,   # the images' hash is checked as they are encoded
+                                   split=args.split)
         queries = build_query_sets(benchmark)
         doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name,
                        cache=cache, draws=args.draws, draw_seed=args.draw_seed)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import reproduce, strict_json
 from ..benchmark import Benchmark
+from ..dataset_format import TEST
 from ..escaping import one_line
 from ..hashing import canonical_json
 from ..intervals import DEFAULT_DRAWS, DEFAULT_SEED, DrawValues, draw_values, interval_report, source_counts
@@ -97,6 +98,9 @@ def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument
     except InvalidDocument as exc:     # its reason is `schema` or `rankings-hash`
         raise Rejection(exc.reason, str(exc)) from None
     b = doc.benchmark
+    if b.split not in (None, TEST):
+        raise Rejection("split", f"scored on the {b.split} split; the leaderboard ranks test results only "
+                        f"(validation is for choosing methods)")
     benchmark, queries = registry.get(b.name, b.version)
     if b.dataset_hash != benchmark.dataset_hash:
         raise Rejection("dataset-hash", f"dataset_hash {b.dataset_hash[:12]}... is not the hash of "

@@ -7,6 +7,7 @@ REASONS: dict[str, str] = {
     "symlink": "the path is a symbolic link (never followed)",
     "schema": "not strict JSON, too large, or violates odbench/result.schema.json",
     "rankings-hash": "rankings_sha256 is not the SHA-256 of the canonical rankings",
+    "split": "the document was scored on the validation split; the leaderboard ranks test results only",
     "unknown-dataset": "no known dataset has the document's benchmark name and version",
     "dataset-unavailable": "the registered dataset could not be loaded, or is not what it was registered as",
     "dataset-hash": "benchmark.dataset_hash, spec_version or caption_style differs from the known dataset's",
