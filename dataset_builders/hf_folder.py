@@ -435,7 +435,7 @@ def verify_dataset_folder(folder: str | os.PathLike) -> dict[str, Any]:
             # The configs with shards of that split are loaded; the others are test's, verified above.
             has = {c["config_name"] for c in meta["configs"] if any(f["split"] == other for f in c["data_files"])}
             verify_content_hashes({name: _load(folder, name, other, cache) for name in sorted(has)},
-                                  split_manifest(manifest, other))
+                                  split_manifest(manifest, other), split=other)
     except DatasetError as exc:
         raise ValueError(f"{folder}: {exc}") from None
     finally:

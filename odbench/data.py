@@ -94,8 +94,10 @@ def local_cache_dir(folder: str | os.PathLike) -> str:
 
 
 def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str | None = None,
-                split: str = TEST):
-    """One split of one config of a dataset as a `datasets.Dataset`, via `datasets.load_dataset`."""
+                split: str | None = None):
+    """One split of one config of a dataset as a `datasets.Dataset`, via `datasets.load_dataset`;
+    without `split`, the config's only split (`train` of a training set), or `test` when it has
+    several (SPEC 9's validation split)."""
     import datasets
 
     path, is_local = resolve_dataset(dataset)
@@ -107,6 +109,8 @@ def load_config(dataset: str | os.PathLike | None, config: str, *, revision: str
     except Exception as exc:  # datasets raises many types; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatasetError(f"cannot load config {config!r} of {path}: {first}") from exc
+    if split is None:
+        split = next(iter(dd)) if len(dd) == 1 else TEST
     if split not in dd:
         raise DatasetError(f"config {config!r} of {path} has no split {split!r} (it has {', '.join(dd)})")
     return dd[split]
@@ -180,13 +184,13 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
     if verify and not (memo and verified.known(memo)):
         remember = (lambda: verified.remember(memo)) if memo else None
         if deferred:
-            verify_content_hashes({c: t for c, t in tables.items() if c != IMAGES}, hashes)
+            verify_content_hashes({c: t for c, t in tables.items() if c != IMAGES}, hashes, split=split)
             want = (hashes.get("content_hashes") or {}).get(IMAGES)
             if want is None:
                 raise DatasetError(f"manifest has no content hash for config {IMAGES!r}")
             image_check = ImageCheck(str(want), np.empty(0), remember)
         else:
-            verify_content_hashes(tables, hashes)
+            verify_content_hashes(tables, hashes, split=split)
             if remember:
                 remember()
 

@@ -147,9 +147,11 @@ def split_manifest(manifest: Mapping[str, Any], split: str) -> dict[str, Any]:
     return {**manifest, "content_hashes": entry["content_hashes"], "dataset_hash": entry["split_hash"]}
 
 
-def verify_content_hashes(tables: Mapping[str, Sequence[Mapping[str, Any]]], manifest: Mapping[str, Any]) -> str:
+def verify_content_hashes(tables: Mapping[str, Sequence[Mapping[str, Any]]], manifest: Mapping[str, Any], *,
+                          split: str = TEST) -> str:
     """Recompute the content hash of every config in `tables` (as `datasets` decodes its rows)
-    and the dataset hash; raise DatasetError on any mismatch, else return the dataset hash."""
+    and the dataset hash; raise DatasetError on any mismatch, else return the dataset hash.
+    For another split than test, `manifest` is its `split_manifest` view and `split` names it."""
     expected = manifest.get("content_hashes") or {}
     for config, table in tables.items():
         want = expected.get(config)
@@ -161,6 +163,6 @@ def verify_content_hashes(tables: Mapping[str, Sequence[Mapping[str, Any]]], man
                                f"(got {got[:12]}, manifest says {want[:12]}): the data was modified")
     got_total = dataset_hash(expected, definitions(manifest))
     if got_total != manifest.get("dataset_hash"):
-        raise DatasetError("manifest dataset_hash (or split hash) does not match its content_hashes, "
-                           "spec_version and caption_style")
+        what = "dataset_hash" if split == TEST else f"split_hash of {split!r}"
+        raise DatasetError(f"manifest {what} does not match its content_hashes, spec_version and caption_style")
     return got_total

@@ -90,7 +90,7 @@ def test_empty_output(model, dataset, tmp_path):
 @pytest.mark.parametrize("which", ["folder", "embedded"])
 def test_a_revision_a_folder_does_not_hold_is_refused(model, dataset, tmp_path, which):
     out = tmp_path / "r.json"
-    source, version = (str(dataset), "0.0.1") if which == "folder" else ("odbench-picto", "2.0.0")
+    source, version = (str(dataset), "0.0.1") if which == "folder" else ("odbench-picto", "2.1.0")
     err = assert_one_line_error(eval_cli(model, source, out, "--revision", "v9.9.9"),
                                 f"error: revision 'v9.9.9' asked for, but {source} is a local folder "
                                 f"holding version {version} only")
