@@ -149,7 +149,7 @@ def check_metrics(metrics: Sequence[str], known: Sequence[str]) -> None:
 
 
 def _split(doc: ResultDocument) -> str:
-    return getattr(doc.benchmark, "split", None) or "test"
+    return doc.benchmark.split or "test"
 
 
 def check_comparable(docs: Sequence[ResultDocument], names: Sequence[str]) -> None:
@@ -182,6 +182,9 @@ def compare_documents(docs: Sequence[ResultDocument], names: Sequence[str], benc
         raise ComparisonError(f"the dataset loaded ({benchmark.name} v{benchmark.version}, hash "
                               f"{benchmark.dataset_hash[:12]}...) is not the one the results were scored on "
                               f"(hash {docs[0].benchmark.dataset_hash[:12]}...); pass it with --dataset")
+    if benchmark.split != _split(docs[0]):
+        raise ComparisonError(f"the {benchmark.split} split was loaded, but the results are scored on the "
+                              f"{_split(docs[0])} split")
     counts = source_counts(len(benchmark.sources), draws, seed)
     models = []
     for doc, name in zip(docs, names, strict=True):

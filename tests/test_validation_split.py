@@ -124,3 +124,16 @@ def test_check_benchmark_checks_both_splits(tmp_path, capsys):
     assert set(report["splits"]) == {"test", "validation"} and not report["passed"]
     assert odbench_cli(["check-benchmark", str(tmp_path / "tiny"), "--split", "validation"]) == 1
     assert "split test" not in capsys.readouterr().out
+
+
+def test_compare_takes_results_of_one_split_and_scores_them_on_it(two_splits, tmp_path, capsys):
+    test_doc = make_submission(load_benchmark(two_splits), seed=1)
+    val_a, val_b = (make_submission(load_benchmark(two_splits, split="validation"), seed=s) for s in (1, 2))
+    for name, doc in (("test.json", test_doc), ("a.json", val_a), ("b.json", val_b)):
+        doc["benchmark"]["source"] = str(two_splits)
+        (tmp_path / name).write_text(dump(doc))
+    assert odbench_cli(["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    assert "odbench-tiny v0.0.1 \\(validation\\)" in capsys.readouterr().out   # markdown-escaped title
+    assert odbench_cli(["compare", str(tmp_path / "test.json"), str(tmp_path / "a.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and "scored on the validation split" in err and "test split" in err

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = args.metric or list(COMPARED_METRICS)
     check_metrics(metrics, known_metrics())     # before the dataset is loaded
     first = docs[0].benchmark
-    benchmark = load_benchmark(args.dataset or first.source, revision=first.revision)
+    benchmark = load_benchmark(args.dataset or first.source, revision=first.revision, split=first.split or "test")
     labels = [doc.model.spec + (" (untrained)" if doc.model.untrained else "") for doc in docs]
     if len(set(labels)) < len(labels):     # the same model twice (other args, say): name the files
         labels = list(args.results)

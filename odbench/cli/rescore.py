@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         raise ODBenchError("give exactly one of --output NEW.json and --in-place")
     output = args.result if args.in_place else check_output_path(args.output, overwrite=args.overwrite)
     doc = results.load(args.result)
-    benchmark = load_benchmark(args.dataset or doc.benchmark.source, revision=doc.benchmark.revision)
+    benchmark = load_benchmark(args.dataset or doc.benchmark.source, revision=doc.benchmark.revision,
+                               split=doc.benchmark.split or "test")     # the split it was scored on
     new = rescore(doc, benchmark, build_query_sets(benchmark), draws=args.draws, seed=args.draw_seed)
     results.save(new, output, overwrite=True if args.in_place else args.overwrite, validated=True)
     print(f"wrote {output} (schema {new.schema_version}, rankings sha256 {new.rankings_sha256[:12]}... unchanged)")
