@@ -5,6 +5,8 @@
   train-set   the synthetic training set (remove / paste rows) from a COCO-format training split
   card-examples  add the card's picture grid (examples.png) to a built test dataset folder; its
               content hash does not change (checked)
+  package-card  write odbench/README.md, the card that makes the package folder load as the
+              embedded dataset (`load_dataset("odbench", ...)` from the repository root)
 
 Publishing a built folder: `python -m dataset_builders.publish FOLDER --repo ORG/NAME`.
 """
@@ -245,7 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", help="a built test dataset folder (e.g. odbench/embedded/odbench-picto)")
     p.add_argument("--rows", type=int, default=6, help="at most this many pairs, one edit each")
     p.set_defaults(func=cmd_card_examples)
+
+    p = sub.add_parser("package-card", help="write odbench/README.md from the embedded dataset's card",
+                       formatter_class=_HelpFormatter)
+    p.add_argument("--check", action="store_true", help="write nothing; fail if the card is out of date")
+    p.set_defaults(func=cmd_package_card)
     return parser
+
+
+def cmd_package_card(args: argparse.Namespace) -> dict:
+    from .package_card import PACKAGE_CARD, package_card_text, write_package_card
+
+    if args.check:
+        current = PACKAGE_CARD.read_text(encoding="utf-8") if PACKAGE_CARD.is_file() else ""
+        if current != package_card_text():
+            raise UsageError(f"{PACKAGE_CARD} is out of date: run python -m dataset_builders package-card")
+        return {"card": str(PACKAGE_CARD), "up_to_date": True}
+    return {"card": str(PACKAGE_CARD), "changed": write_package_card()}
 
 
 def cmd_card_examples(args: argparse.Namespace) -> dict:

@@ -4,7 +4,12 @@ A dataset version is immutable (SPEC section 6): the tag is created once, at the
 upload made, and an existing tag is never moved or recreated. The version comes from the
 folder's manifest, so the tag always names what was built.
 
-    python -m dataset_builders.publish out/odbench-picto --repo my-org/odbench-picto
+    python -m dataset_builders.publish odbench/embedded/odbench-picto --org my-org   # -> my-org/odbench
+    python -m dataset_builders.publish out/odbench-coco --repo my-org/odbench-coco
+
+With `--org ORG` the repository is named for the dataset: the embedded benchmark goes to
+`ORG/odbench`, so `load_dataset("ORG/odbench", ...)` is the hub form of the repository-root
+`load_dataset("odbench", ...)` (same configs, same rows); any other dataset to `ORG/<name>`.
 
 Everything talks to the hub through an `api` object with HfApi's methods, so tests pass a fake
 that records calls.
@@ -25,6 +30,9 @@ from odbench import data
 from odbench.errors import DatasetError
 
 REPO_TYPE = "dataset"
+# The hub repository name of the embedded benchmark: the same name as the package folder that
+# loads it from the repository root (odbench/README.md).
+HUB_NAME = "odbench"
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -38,6 +46,14 @@ class PublishResult:
     tag: str
     commit: str
     dataset_hash: str
+
+
+def hub_repo_id(org: str, dataset_name: str) -> str:
+    """The repository `--org ORG` publishes a dataset to: ORG/odbench for the embedded
+    benchmark, ORG/<dataset name> for any other."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", org or ""):
+        raise PublishError(f"--org {org!r} is not a hub user or organisation name")
+    return f"{org}/{HUB_NAME if dataset_name == data.DEFAULT_DATASET else dataset_name}"
 
 
 def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
@@ -99,20 +115,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dataset_builders.publish",
                                      description="Upload a built ODBench dataset folder and tag it.")
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--repo", required=True, help="hub dataset repo, ORG/NAME")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--repo", help="hub dataset repo, ORG/NAME")
+    where.add_argument("--org", help=f"hub user or organisation: the repo is ORG/{HUB_NAME} for the embedded "
+                                     f"benchmark, ORG/<dataset name> for any other")
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--no-verify", action="store_true", help="skip reloading and hashing")
     parser.add_argument("--dry-run", action="store_true", help="check the folder, upload nothing")
     args = parser.parse_args(argv)
     try:
+        repo = args.repo or hub_repo_id(args.org, read_manifest(args.folder).get("name", ""))
         if args.dry_run:
             manifest = read_manifest(args.folder)
             if not args.no_verify:
                 verify_dataset_folder(args.folder)
-            print(json.dumps({"repo": args.repo, "tag": f"v{manifest.get('version')}",
+            print(json.dumps({"repo": repo, "tag": f"v{manifest.get('version')}",
                               "dataset_hash": manifest.get("dataset_hash")}))
             return 0
-        res = publish_folder(args.folder, args.repo, private=args.private or None,
+        res = publish_folder(args.folder, repo, private=args.private or None,
                              verify=not args.no_verify)
     except (PublishError, ValueError, OSError) as e:
         print(f"publish: error: {e}", file=sys.stderr)

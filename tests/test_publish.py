@@ -9,7 +9,7 @@ import pytest
 from datasets import Features, Value
 
 from dataset_builders.hf_folder import DatasetCard, write_dataset_folder
-from dataset_builders.publish import PublishError, main, publish_folder, read_manifest
+from dataset_builders.publish import PublishError, hub_repo_id, main, publish_folder, read_manifest
 
 
 @dataclass
@@ -114,3 +114,13 @@ def test_cli(folder, tmp_path, monkeypatch, capsys):
     assert main([str(folder), "--repo", "org/x", "--no-verify"]) == 0
     assert "published org/x@v1.0.0 (commit c0ffee" in capsys.readouterr().out
     assert main([str(tmp_path / "missing"), "--repo", "org/x"]) == 1
+
+
+def test_org_names_the_repository(folder, capsys):
+    # the embedded benchmark is ORG/odbench, the hub form of load_dataset("odbench", ...) at the repo root
+    assert hub_repo_id("my-org", "odbench-picto") == "my-org/odbench"
+    assert hub_repo_id("my-org", "odbench-coco") == "my-org/odbench-coco"
+    with pytest.raises(PublishError, match="not a hub user or organisation"):
+        hub_repo_id("a/b", "odbench-picto")
+    assert main([str(folder), "--org", "my-org", "--dry-run", "--no-verify"]) == 0
+    assert '"repo": "my-org/odbench-tiny"' in capsys.readouterr().out
