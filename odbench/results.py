@@ -74,6 +74,7 @@ class ModelInfo:
     num_parameters: int | None
     untrained: bool
     revision: str | None = None       # optional in the schema: the hub commit of an hf: model
+    mteb: dict[str, Any] | None = None  # optional in the schema: MTEB's metadata of an mteb: model
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,9 @@ class ResultDocument:
         data = dataclasses.asdict(self)
         if data["run"]["num_workers"] is None:
             del data["run"]["num_workers"]
-        if data["model"]["revision"] is None:
-            del data["model"]["revision"]
+        for optional in ("revision", "mteb"):
+            if data["model"][optional] is None:
+                del data["model"][optional]
         if data["intervals"] is None:
             del data["intervals"]
         if data["benchmark"]["split"] is None:

@@ -48,6 +48,7 @@ class LoadedEncoder:
     num_parameters: int | None
     untrained: bool
     revision: str | None = None  # the hub commit of the weights, for encoders that know it (hf:)
+    mteb: dict[str, Any] | None = None  # what MTEB's registry says of the model (mteb:)
 
     def identity(self) -> dict[str, Any]:
         """JSON-ready model identity: exactly the keys of the result schema's ``model`` object
@@ -63,6 +64,8 @@ class LoadedEncoder:
         }
         if self.revision is not None:   # optional in the schema: most models have no commit
             identity["revision"] = self.revision
+        if self.mteb is not None:       # optional in the schema: only mteb: models have it
+            identity["mteb"] = self.mteb
         return identity
 
 
@@ -279,6 +282,7 @@ def _identify(encoder: Encoder, spec: str, args: dict[str, Any], target: str) ->
         num_parameters = sum(p.numel() for p in encoder.parameters())
     name = getattr(encoder, "name", None)
     revision = getattr(encoder, "revision", None)
+    mteb = getattr(encoder, "mteb_metadata", None)
     return LoadedEncoder(
         encoder=encoder,
         spec=spec,
@@ -289,4 +293,5 @@ def _identify(encoder: Encoder, spec: str, args: dict[str, Any], target: str) ->
         num_parameters=num_parameters,
         untrained=bool(getattr(encoder, "untrained", False)),
         revision=revision if isinstance(revision, str) and revision else None,
+        mteb=dict(mteb) if isinstance(mteb, dict) else None,
     )

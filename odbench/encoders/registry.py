@@ -144,3 +144,27 @@ register_builtin(Builtin(
           "pip install 'odbench[hf]')",
     examples=("hf:openai/clip-vit-base-patch32", "hf:./my-checkpoint"),
 ))
+
+
+# ---- mteb:NAME[@REVISION] ----------------------------------------------------------------------
+
+def _parse_mteb(rest: str) -> dict[str, str]:
+    if not rest:
+        raise EncoderError("mteb needs a model of MTEB's registry: mteb:NAME[@REVISION], "
+                           "e.g. mteb:openai/clip-vit-base-patch32")
+    model, sep, revision = rest.rpartition("@")
+    if not sep:
+        return {"model": rest}
+    if not model or not revision:
+        raise EncoderError(f"mteb:{rest}: expected mteb:NAME@REVISION (the revision MTEB pins for NAME)")
+    return {"model": model, "revision": revision}
+
+
+register_builtin(Builtin(
+    prefix="mteb",
+    target="odbench.encoders.mteb_adapter:MTEBEncoder",
+    parse=_parse_mteb,
+    usage="mteb:NAME[@REVISION] (an image-text model of MTEB's registry, through MTEB's own wrapper; "
+          "pip install 'odbench[mteb]')",
+    examples=("mteb:openai/clip-vit-base-patch32",),
+))

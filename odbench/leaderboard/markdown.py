@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import reproduce
 from ..comparison import rank_intervals
+from ..encoders.mteb_adapter import trained_on_coco
 from ..escaping import md_code, md_link, md_text
 from ..intervals import bounds
 from ..results import HEADLINE_METRICS, ResultDocument
@@ -72,7 +73,8 @@ def _date(text: str) -> str:
 def _model(doc: ResultDocument) -> str:
     m = doc.model
     args = ", ".join(f"{k}={v}" for k, v in sorted(m.args.items()))
-    return md_code(m.spec) + (f" ({md_text(args)})" if args else "") + (" (untrained)" if m.untrained else "")
+    return (md_code(m.spec) + (f" ({md_text(args)})" if args else "") + (" (untrained)" if m.untrained else "")
+            + (" (trained on COCO)" if trained_on_coco(m.mteb) else ""))   # MTEB's metadata says so
 
 
 def _link(path: Path, output_dir: Path, *, full: bool = False) -> str:

@@ -1,0 +1,2 @@
+"""ODBench inside other evaluation frameworks (each an optional extra): `odbench.integrations.mteb`
+is ODBench as an MTEB task."""
