@@ -15,9 +15,18 @@ if TYPE_CHECKING:   # the results module loads jsonschema: imported when a resul
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True,
                    help="module:Class, path/to/file.py:Class, or a built-in name such as "
-                        "open_clip:ViT-B-32/laion2b_s34b_b79k or odbench:baseline")
+                        "open_clip:ViT-B-32/laion2b_s34b_b79k, hf:openai/clip-vit-base-patch32, "
+                        "mteb:openai/clip-vit-base-patch32 or odbench:baseline")
     p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="constructor argument, typed by the constructor's annotations (repeatable)")
+    add_run_arguments(p)
+    p.add_argument("--k", type=int, default=10, help="length of each ranked list (10 to 100; the leaderboard takes 10)")
+    p.add_argument("--output", required=True, help="where to write the result JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The dataset and run settings, shared with `odbench sweep`."""
     p.add_argument("--dataset", default=None,
                    help="dataset folder, hub repo id (org/name), or embedded name (default: odbench-picto)")
     p.add_argument("--revision", default=None,
@@ -32,12 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="amp runs the encoder under autocast; similarity scores are always fp32")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for image preprocessing")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--k", type=int, default=10, help="length of each ranked list (10 to 100; the leaderboard takes 10)")
     p.add_argument("--draws", type=int, default=1000,
                    help="bootstrap draws over source scenes for every metric's 95%% interval (SPEC 9; at least 100)")
     p.add_argument("--draw-seed", type=int, default=0, help="seed of the draws (SPEC 9: 0)")
-    p.add_argument("--output", required=True, help="where to write the result JSON")
-    p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     p.add_argument("--no-cache", action="store_true",
                    help="compute the embeddings and verify the dataset even if an earlier run of the same model "
                         "and files did (the cache is in $ODBENCH_CACHE_DIR, default ~/.cache/odbench)")

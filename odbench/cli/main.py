@@ -36,6 +36,8 @@ SUBCOMMANDS.register("compare", Subcommand("compare results with paired 95% inte
                                            "odbench.cli.compare:add_parser"))
 SUBCOMMANDS.register("rescore", Subcommand("recompute a result's metrics and intervals from its rankings "
                                            "(upgrades 2.0 files to 2.1)", "odbench.cli.rescore:add_parser"))
+SUBCOMMANDS.register("sweep", Subcommand("evaluate many models, one result file each, resumable, then compare them",
+                                         "odbench.cli.sweep:add_parser"))
 SUBCOMMANDS.register("train-reference", Subcommand("train the reference CLIP on a PictoWorld split",
                                                    "odbench_train.train_reference:add_parser"))
 SUBCOMMANDS.register("finetune", Subcommand("finetune an open_clip model with the synthetic training set",
