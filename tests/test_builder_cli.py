@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not av
 def test_help_shows_every_default():
     parser = build_parser()
     subcommands = parser._subparsers._group_actions[0].choices
-    assert set(subcommands) == {"picto", "test-split", "train-set", "card-examples"}
+    assert set(subcommands) == {"picto", "test-split", "train-set", "card-examples", "package-card"}
     for name, sub in subcommands.items():
         text = "".join(sub.format_help().split())   # argparse wraps lines, also at hyphens
         for action in sub._actions:
