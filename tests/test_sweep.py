@@ -113,6 +113,7 @@ def test_sweep_mistakes_are_one_line_before_any_model_runs(dataset, tmp_path):
     (folder / "twice.txt").write_text("mock:random\nmock:random\n")
     base = ["sweep", "--output-dir", "out", "--dataset", str(dataset), "--device", "cpu"]
     for extra, message in [([], "no models: give --models FILE"),
+                           (["--model", "mock:random", "--output-dir", " "], "--output-dir is empty"),
                            (["--models", "missing.txt"], "--models missing.txt: cannot read it"),
                            (["--models", "bad.txt"], "bad.txt line 1: 'oops' is not KEY=VALUE"),
                            (["--models", "twice.txt"], "mock:random is listed twice"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from .common import quiet_libraries, resolve_device, user_errors
 from .eval import add_run_arguments
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..files import check_output_path
     from ..intervals import check_draws
     from ..run_config import RunConfig
-    from ..sweep import model_list
+    from ..sweep import SweepError, model_list
 
     # every mistake the user can make is found before the first model runs
     models = model_list(args.models, args.model)
@@ -61,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     check_draws(args.draws, args.draw_seed)
     metrics = args.metric or list(COMPARED_METRICS)
     check_metrics(metrics, known_metrics())
-    check_output_path(args.output_dir + "/comparison.md", overwrite=True, option="--output-dir")
+    if not args.output_dir.strip():
+        raise SweepError("--output-dir is empty: name a folder, e.g. --output-dir sweeps/odbench-picto")
+    check_output_path(Path(args.output_dir) / "comparison.md", overwrite=True, option="--output-dir")
     quiet_libraries()
     config = dataclasses.replace(settings, device=resolve_device(args.device))
     from ..cache import EmbeddingCache, VerifiedDatasets, default_cache_dir
@@ -95,8 +98,6 @@ def run(args: argparse.Namespace) -> int:
 def _write_comparison(finished, benchmark, queries, metrics, args) -> str:
     """The comparison of every finished model (the first is A), as markdown; written to
     <output-dir>/comparison.md, with its PNG when matplotlib is there."""
-    from pathlib import Path
-
     from ..comparison import compare_documents
     from ..comparison_table import markdown, write_comparison
     from ..errors import ODBenchError
