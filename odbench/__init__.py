@@ -11,7 +11,7 @@ def embedded_path(name: str = "odbench-picto") -> Path:
     `datasets.load_dataset(str(odbench.embedded_path()), "images", split="test")` from anywhere
     (from the repository root, `load_dataset("odbench", "images", split="test")` loads the same).
     The published copy of the same data loads as
-    `load_dataset("ORG/odbench", "images", split="test", revision="v2.0.0")`."""
+    `load_dataset("ORG/odbench", "images", split="test", revision="v2.1.0")`."""
     from .data import embedded_path as _embedded_path  # imported on use: `import odbench` stays light
 
     return _embedded_path(name)
