@@ -32,7 +32,7 @@ SUBCOMMANDS.register("leaderboard", Subcommand("verify submissions/ and write le
                                                "odbench.cli.leaderboard:add_parser"))
 SUBCOMMANDS.register("report", Subcommand("summarise a result (or compare two) in markdown and a PNG",
                                           "odbench.cli.report:add_parser"))
-SUBCOMMANDS.register("compare", Subcommand("compare results with paired 95% intervals and rank intervals (SPEC 9)",
+SUBCOMMANDS.register("compare", Subcommand("compare results with paired 95%% intervals and rank intervals (SPEC 9)",
                                            "odbench.cli.compare:add_parser"))
 SUBCOMMANDS.register("rescore", Subcommand("recompute a result's metrics and intervals from its rankings "
                                            "(upgrades 2.0 files to 2.1)", "odbench.cli.rescore:add_parser"))
