@@ -8,12 +8,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import hashlib
-import inspect
 import random
 import time
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +28,7 @@ from .progress import progress
 from .queries import DIRECTIONS, QuerySets
 from .rankings import rankings_hash, to_ids
 from .results import BenchmarkInfo, ModelInfo, ResultDocument, RunInfo
-from .retrieval import normalize, top_k
+from .retrieval import normalize, tied_lists, top_k
 from .run_config import RunConfig
 
 
@@ -103,8 +100,8 @@ def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
             digests.extend(batch_digests)
         with _autocast(config):
             emb = encoder.encode_images(_to_device(batch, config.device))
-        out.append(check_output(emb, expected_count=n, model_name=loaded.name, what="image").cpu())
-    return normalize(torch.cat(out))
+        out.append(normalize(check_output(emb, expected_count=n, model_name=loaded.name, what="image").cpu()))
+    return torch.cat(out)
 
 
 @torch.inference_mode()
@@ -121,35 +118,49 @@ def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, 
         batch = texts[start:start + config.batch_size]
         with _autocast(config):
             emb = loaded.encoder.encode_texts(batch)
-        out.append(check_output(emb, expected_count=len(batch), model_name=loaded.name, what="text",
-                                expected_dim=image_dim).cpu())
-    return normalize(torch.cat(out))
+        out.append(normalize(check_output(emb, expected_count=len(batch), model_name=loaded.name, what="text",
+                                          expected_dim=image_dim).cpu()))
+    return torch.cat(out)
 
 
-def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
-             config: RunConfig) -> dict[str, dict[str, list[str]]]:
-    """Top-K gallery ids for every query of the four directions (SPEC section 7). Under torchrun
-    each process ranks whole query chunks of its own, and all get every ranking."""
-    rankings = {}
+def _embeddings(name: str, image_emb: torch.Tensor, text_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return (image_emb, text_emb) if name.endswith("i2t") else (text_emb, image_emb)
+
+
+def rank_positions(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
+                   config: RunConfig) -> dict[str, np.ndarray]:
+    """Top-K gallery positions (into each direction's gallery) for every query of the four
+    directions. Under torchrun each process ranks whole query chunks of its own, and all get
+    every ranking."""
+    ranked_by_direction = {}
     for name in DIRECTIONS:
         d = queries.direction(name)
-        q_emb, g_emb = (image_emb, text_emb) if name.endswith("i2t") else (text_emb, image_emb)
+        q_emb, g_emb = _embeddings(name, image_emb, text_emb)
         mine = distributed.share(len(d.query_pos), config.chunk_size)
         ranked = top_k(q_emb[torch.as_tensor(d.query_pos[mine.start:mine.stop])],
                        g_emb[torch.as_tensor(d.gallery_pos)],
                        config.k, device=config.device, chunk_size=config.chunk_size)
-        ranked = distributed.gather_rows(torch.from_numpy(ranked)).numpy()
-        rankings[name] = to_ids(d, ranked)
-    return rankings
+        ranked_by_direction[name] = distributed.gather_rows(torch.from_numpy(ranked)).numpy()
+    return ranked_by_direction
 
 
-def _code_hash(obj: Any) -> str | None:
-    """SHA-256 of the file that defines the encoder's class: a user's edited model code is a new
-    cache key (code it imports from other files is not covered; --no-cache then)."""
-    try:
-        return hashlib.sha256(Path(inspect.getsourcefile(type(obj))).read_bytes()).hexdigest()
-    except (TypeError, OSError):
-        return None
+def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
+             config: RunConfig) -> dict[str, dict[str, list[str]]]:
+    """Top-K gallery ids for every query of the four directions (SPEC section 7)."""
+    positions = rank_positions(queries, image_emb, text_emb, config)
+    return {name: to_ids(queries.direction(name), ranked) for name, ranked in positions.items()}
+
+
+def count_tied(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
+               positions: dict[str, np.ndarray]) -> int:
+    """How many queries' ranked lists are one tie (`retrieval.tied_lists`), over the four directions."""
+    tied = 0
+    for name, ranked in positions.items():
+        d = queries.direction(name)
+        q_emb, g_emb = _embeddings(name, image_emb, text_emb)
+        tied += int(tied_lists(q_emb[torch.as_tensor(d.query_pos)], g_emb[torch.as_tensor(d.gallery_pos)],
+                               ranked).sum())
+    return tied
 
 
 def _version(distribution: str) -> str | None:
@@ -164,7 +175,7 @@ def embedding_key(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig
     hash (its embeddings could change with nothing we can see, so they are never cached)."""
     if loaded.weights_hash is None:
         return None
-    return {"model": loaded.identity(), "target": loaded.target, "code": _code_hash(loaded.encoder),
+    return {"model": loaded.identity(), "target": loaded.target, "code": loaded.code_hash,
             "dataset_hash": benchmark.dataset_hash, "images": len(benchmark.images),
             "texts": len(benchmark.texts), "precision": config.precision,
             "device": config.device.partition(":")[0], "batch_size": config.batch_size, "seed": config.seed,
@@ -213,7 +224,8 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
     seed_everything(config.seed)
     started = time.perf_counter()
     image_emb, text_emb = embed_all(loaded, benchmark, config, cache)
-    rankings = rank_all(queries, image_emb, text_emb, config)
+    positions = rank_positions(queries, image_emb, text_emb, config)
+    rankings = {name: to_ids(queries.direction(name), ranked) for name, ranked in positions.items()}
     scores = query_scores(benchmark, queries, rankings, list_length=config.k)
     report = report_of(scores)
     intervals = compute_intervals(benchmark, queries, rankings, draws=draws, seed=draw_seed, scores=scores,
@@ -227,7 +239,8 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
                     precision=config.precision, batch_size=config.batch_size, num_workers=config.num_workers,
                     seed=config.seed, k=config.k,
                     date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    wall_time_s=round(time.perf_counter() - started, 3)),
+                    wall_time_s=round(time.perf_counter() - started, 3),
+                    tied_queries=count_tied(queries, image_emb, text_emb, positions)),
         metrics=report.metrics, per_pair=report.per_pair, per_category=report.per_category,
         query_counts=report.query_counts, rankings=rankings, rankings_sha256=rankings_hash(rankings),
         intervals=intervals.as_dict())

@@ -31,6 +31,8 @@ from odbench.encoders.arguments import typed_kwargs
 from odbench.encoders.protocol import Encoder, missing_methods
 from odbench.encoders.registry import builtin_examples, get_builtin, suggest_builtin
 from odbench.errors import EncoderError
+from odbench.escaping import one_line
+from odbench.user_code import user_code_sha256
 
 _FORMS = "expected 'package.module:Class', 'path/to/file.py:Class' or a built-in name ({})"
 
@@ -48,6 +50,7 @@ class LoadedEncoder:
     num_parameters: int | None
     untrained: bool
     revision: str | None = None  # the hub commit of the weights, for encoders that know it (hf:)
+    code_hash: str | None = None  # odbench.user_code.user_code_sha256() once the model was built
 
     def identity(self) -> dict[str, Any]:
         """JSON-ready model identity: exactly the keys of the result schema's ``model`` object
@@ -252,7 +255,8 @@ def _instantiate(obj: Any, args: dict[str, Any], spec: str) -> Encoder:
     except EncoderError:
         raise  # adapters raise their own clear messages
     except Exception as exc:
-        raise EncoderError(f"constructing {what} (from {spec}) raised {type(exc).__name__}: {exc}") from exc
+        raise EncoderError(f"constructing {what} (from {spec}) raised {type(exc).__name__}: "
+                           f"{one_line(exc, 300)}") from exc
     missing = missing_methods(encoder)
     if missing:
         raise _not_an_encoder(spec, f"{what}(...) returned a {type(encoder).__name__}, which", missing)
@@ -289,4 +293,5 @@ def _identify(encoder: Encoder, spec: str, args: dict[str, Any], target: str) ->
         num_parameters=num_parameters,
         untrained=bool(getattr(encoder, "untrained", False)),
         revision=revision if isinstance(revision, str) and revision else None,
+        code_hash=user_code_sha256(),     # after construction: what the model imported is loaded
     )
