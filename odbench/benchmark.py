@@ -79,3 +79,4 @@ class Benchmark:
     images_table: Any = field(repr=False, compare=False, default=None)
     texts: tuple[str, ...] = field(repr=False, compare=False, default=())
     image_check: ImageCheck | None = field(repr=False, compare=False, default=None)   # None: verified
+    image_rows: np.ndarray | None = field(repr=False, compare=False, default=None)  # stored row of each image

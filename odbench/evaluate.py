@@ -6,6 +6,7 @@ module is the only place where both meet.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import random
@@ -20,7 +21,9 @@ from . import __version__, distributed
 from .benchmark import Benchmark
 from .cache import EmbeddingCache
 from .data import finish_image_check, verify_images
+from .dataset_format import IMAGES
 from .encoders import LoadedEncoder, check_output, load_encoder
+from .errors import DamagedRow
 from .hashing import row_digest
 from .intervals import DEFAULT_DRAWS, DEFAULT_SEED, compute_intervals
 from .metrics import query_scores, report_of
@@ -55,23 +58,41 @@ def _autocast(config: RunConfig):
 
 class _ImageRows(torch.utils.data.Dataset):
     """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark; with
-    `digests`, also the row digest of the content hash, from the same decoded row."""
+    `digests`, also the row digest of the content hash, from the same decoded row. A row that
+    cannot be decoded comes back as a `_Damaged`, raised in the main process: an exception
+    raised in a worker would reach the user wrapped in its traceback."""
 
-    def __init__(self, table, preprocess, rows: range, digests: bool = False) -> None:
+    def __init__(self, table, preprocess, rows: range, digests: bool = False,
+                 stored: np.ndarray | None = None) -> None:
         self.table, self.preprocess, self.rows, self.digests = table, preprocess, rows, digests
+        self.stored = stored
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int):
-        row = self.table[self.rows[int(i)]]
-        image = row["image"].convert("RGB")
+        position = self.rows[int(i)]
+        try:
+            row = self.table[position]
+            image = row["image"].convert("RGB")
+        except Exception as exc:   # PIL raises many types for a damaged file
+            stored = int(self.stored[position]) if self.stored is not None else position
+            return _Damaged(stored, f"{type(exc).__name__}: {exc}"), b""
         return (self.preprocess(image) if self.preprocess is not None else image,
                 row_digest(row) if self.digests else b"")
 
 
+@dataclasses.dataclass(frozen=True)
+class _Damaged:
+    row: int          # the stored row of the images config
+    cause: str
+
+
 def _collate(items: list, stack: bool) -> tuple[Any, list[bytes]]:
     images = [image for image, _ in items]
+    damaged = next((image for image in images if isinstance(image, _Damaged)), None)
+    if damaged is not None:
+        return damaged, []
     return torch.utils.data.default_collate(images) if stack else images, [digest for _, digest in items]
 
 
@@ -90,11 +111,13 @@ def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
     encoder = loaded.encoder
     preprocess = getattr(encoder, "preprocess", None)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(benchmark.images_table, preprocess, rows, digests is not None),
+        _ImageRows(benchmark.images_table, preprocess, rows, digests is not None, benchmark.image_rows),
         batch_size=config.batch_size, num_workers=config.num_workers, shuffle=False,
         collate_fn=functools.partial(_collate, stack=preprocess is not None), pin_memory=config.device.startswith("cuda"))
     out = []
     for batch, batch_digests in progress(loader, desc="images", total=len(loader), unit="batch"):
+        if isinstance(batch, _Damaged):
+            raise DamagedRow(IMAGES, batch.row, batch.cause)
         n = len(batch)
         if digests is not None:
             digests.extend(batch_digests)

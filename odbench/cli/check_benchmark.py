@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from ..errors import ODBenchError
+from ..errors import DamagedRow, ODBenchError
 from .common import quiet_libraries, resolve_device, user_errors
 
 EXIT_FAILED = 1
@@ -32,14 +32,17 @@ def add_parser(subparsers, name: str, summary: str) -> None:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
-    from ..data import load_benchmark
+    from ..data import load_benchmark, locate_damage
     from ..files import write_atomic
     from ..validity import check_benchmark
 
     if args.output is not None and not args.output:
         raise ODBenchError("--output needs a file name")
     started = time.perf_counter()
-    benchmark = load_benchmark(args.dataset, revision=args.revision)
+    try:
+        benchmark = load_benchmark(args.dataset, revision=args.revision)
+    except DamagedRow as exc:
+        raise locate_damage(args.dataset, exc) from None
     report = check_benchmark(benchmark, seed=args.seed, device=resolve_device(args.device))
     print(f"{report.benchmark} ({report.caption_style} captions, SPEC v{benchmark.spec_version}), "
           f"label-oracle noise seed {args.seed}\n")

@@ -101,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
     # under torchrun: join the group; each process gets its own GPU (or shares the CPU, gloo)
     config = dataclasses.replace(settings, device=distributed.init_from_environment(resolve_device(args.device)))
     from ..cache import EmbeddingCache, VerifiedDatasets, default_cache_dir
-    from ..data import load_benchmark
+    from ..data import load_benchmark, locate_damage
     from ..encoders import parse_model_args
-    from ..errors import EncoderError
+    from ..errors import DamagedRow, EncoderError
     from ..evaluate import build_encoder, evaluate
     from ..queries import build_query_sets
 
@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         queries = build_query_sets(benchmark)
         doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name,
                        cache=cache, draws=args.draws, draw_seed=args.draw_seed)
+    except DamagedRow as exc:
+        raise locate_damage(args.dataset, exc) from None
     except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
         raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "
                            f"no result was written") from None
