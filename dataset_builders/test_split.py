@@ -291,6 +291,12 @@ def _build(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
            overwrite: bool, source_info: dict[str, Any] | None, started: float):
     plans = _map(partial(_plan_source, selected=selected, config=config, lexicon=lexicon),
                  test.images, config, "planning edits")
+    if not any(p.edit.kind == DECORRELATE for sp in plans for p in sp.plans):
+        # a dataset without decorrelate edits has no ODmAP query: refuse before any pixel work
+        pairs = ", ".join(f"{s.a}+{s.b}" for s in selected)
+        raise ValueError(f"no image of the test side ({test.name}, {len(test.images)} images) can take a "
+                         f"decorrelate edit of the selected pairs ({pairs}): the dataset would hold no edits "
+                         f"and measure nothing; give a larger test side or other pairs")
     choice = select_controls(plans, config.controls_per_decorrelate)
     per_source = _map(partial(_render_source, config=config, scratch=scratch),
                       [(p, choice.chosen) for p in plans], config, "inpainting")
