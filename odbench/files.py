@@ -82,6 +82,9 @@ def write_markdown_and_figure(output: str | os.PathLike, figure: Callable[[], An
     with .png; `markdown(png_name)` makes the text that links it. Both paths are checked before
     anything is drawn."""
     md_path = check_output_path(output, overwrite=overwrite)
+    if md_path.suffix.lower() == ".png":   # the markdown would land on its own picture
+        raise ResultError(f"--output {one_line(md_path)} names the PNG; name the markdown file, e.g. "
+                          f"--output {one_line(md_path.with_suffix('.md'))} (the PNG goes beside it)")
     png_path = check_output_path(md_path.with_suffix(".png"), overwrite=overwrite)
     png = io.BytesIO()
     # no "Software" entry (matplotlib's version): the same input gives the same bytes

@@ -33,6 +33,15 @@ class Sized(Marked):
     def __init__(self, marker: str = "unused", dim: int = 3):
         self.layer = torch.nn.Linear(3, dim)
 
+class Flat(Marked):
+    """A projection to dimension `dim`: 0 makes a zero-size layer, and empty embeddings."""
+    def __init__(self, marker: str = "unused", dim: int = 3):
+        self.layer = torch.nn.Linear(3, dim)
+    def encode_images(self, images):
+        return self.layer(super().encode_images(images))
+    def encode_texts(self, texts):
+        return self.layer(super().encode_texts(texts))
+
 class Quits(Marked):
     def encode_images(self, images):
         raise SystemExit(0)
@@ -188,3 +197,10 @@ def test_a_write_that_fails_at_the_end_says_the_embeddings_are_cached(dataset, t
     monkeypatch.setenv("ODBENCH_CACHE_DIR", str(tmp_path / "odbench-cache"))
     assert odbench_eval([*argv[:-1], str(tmp_path / "elsewhere.json")]) == 0
     assert "embeddings read from the cache" in capsys.readouterr().out
+
+
+def test_a_zero_size_layer_is_our_one_line_without_torch_s_warning(model, dataset, tmp_path):
+    path, _ = model
+    proc = run_console("odbench-eval", "--model", f"{path}:Flat", "--model-arg", "dim=0",
+                       "--dataset", dataset, "--output", tmp_path / "r.json")
+    assert_one_line_error(proc, "encode_images returned embeddings of dimension 0")

@@ -21,6 +21,7 @@ import os
 import pkgutil
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,7 +252,11 @@ def _instantiate(obj: Any, args: dict[str, Any], spec: str) -> Encoder:
 
     kwargs = typed_kwargs(obj, args, spec, what)
     try:
-        encoder = obj(**kwargs)
+        with warnings.catch_warnings():
+            # torch.nn.init warns about a zero-size layer (a dimension of 0); check_output then
+            # says what is wrong with the embeddings, in one line of ours
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors is a no-op")
+            encoder = obj(**kwargs)
     except EncoderError:
         raise  # adapters raise their own clear messages
     except Exception as exc:
