@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from ..files import check_output_path, write_atomic
     from ..leaderboard.checks import find_submissions, reproduction_check, verify_all
     from ..leaderboard.datasets import DatasetRegistry
+    from ..leaderboard.identity import HISTORY_ORDER, history_order
     from ..leaderboard.markdown import render
     from ..reproduce import CI_MAX_PARAMETERS
 
@@ -71,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         check_output_path(Path(args.html) / "index.html", overwrite=True, option="--html")
     registry = DatasetRegistry.of_submissions(submissions, args.dataset)
-    paths = find_submissions(submissions)
+    order = history_order(find_submissions(submissions), submissions)
+    paths = order.paths       # precedence between duplicates: who entered the history first
+    if order.basis != HISTORY_ORDER:
+        print(f"note: duplicates are decided by {order.basis}; with full history (git clone without "
+              f"--depth) the earlier-committed file wins", file=sys.stderr)
     shown = {p: (submissions / p.relative_to(submissions)).as_posix() for p in paths}
     reproducer, reproduced = None, []
 
