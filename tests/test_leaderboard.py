@@ -205,9 +205,11 @@ def test_every_ranking_problem_is_a_rejection_reason():
 
 
 def test_every_reason_is_tested():
-    # the others have tests of their own below, and in test_leaderboard_trust.py
+    # the others have tests of their own below, in test_leaderboard_trust.py and (issue #20's)
+    # in test_leaderboard_tiers.py
     assert set(REASONS) - set(TAMPER) == {"dataset-unavailable", "duplicate-submission", "duplicate-rankings",
-                                          "symlink", "not-reproduced"}
+                                          "symlink", "not-reproduced", "near-duplicate", "oracle-like",
+                                          "future-date"}
 
 
 def test_a_dataset_registered_under_the_wrong_version_is_unavailable(valid, dataset, tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 PATH_ORDER = "path order"
 HISTORY_ORDER = "the order files entered the repository's history"
+DUPLICATES = ("duplicate-submission", "duplicate-rankings", "near-duplicate")   # decided by the order
 
 
 @dataclass(frozen=True)
