@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from odbench.intervals import compute_intervals
 from odbench.leaderboard.checks import find_submissions, verify_all
 from odbench.leaderboard.datasets import DatasetRegistry
 from odbench.leaderboard.near_duplicates import same_list_share
@@ -36,10 +37,11 @@ def self_reported(benchmark, seed=1, spec="my_encoder.py:MyEncoder") -> dict:
 
 
 def with_rankings(doc: dict, benchmark, queries, rankings: dict, **model) -> dict:
-    """`doc` with other rankings, every metric and the hash recomputed with odbench's own code."""
+    """`doc` with other rankings, every metric, interval and the hash recomputed with odbench's own code."""
     out = copy.deepcopy(doc)
     out.update(compute_metrics(benchmark, queries, rankings).as_dict(), rankings=rankings,
-               rankings_sha256=rankings_hash(rankings))
+               rankings_sha256=rankings_hash(rankings),
+               intervals=compute_intervals(benchmark, queries, rankings).as_dict())
     out["model"].update(model)
     return out
 
@@ -139,3 +141,30 @@ def _model(spec: str, *, params: int | None = 3_000_000, weights: str | None = "
 ])
 def test_each_model_s_tier(model, expected):
     assert tier(model) == expected
+
+
+def test_self_reported_rows_are_listed_apart_unranked(loaded_tiny, registry, tmp_path):
+    from odbench.leaderboard.markdown import render
+
+    verified = make_submission(loaded_tiny, seed=1)                       # mock:random: CI re-runs it
+    claimed = self_reported(loaded_tiny, seed=2)
+    claimed["model"]["num_parameters"] = 1                                # nobody can check it
+    outcome = verify({"mock.json": verified, "mine.json": claimed}, tmp_path / "subs", registry)
+    assert outcome.rejected == []
+    text = render(outcome, tmp_path)
+    ranked, unranked = text.split("### Self-reported on odbench-tiny v0.0.1 (unranked)")
+    assert "| 1 | 1-1 | `mock:random` (seed=1) (untrained) | 1.2M | yes | verified |" in ranked
+    assert "mine.json" not in ranked
+    [row] = [line for line in unranked.splitlines() if "mine.json" in line]
+    assert row.startswith("| `my_encoder.py:MyEncoder` (seed=2) | 1 | no | self-reported | ")
+
+
+def test_the_page_names_files_relative_to_the_submissions_folder(loaded_tiny, registry, tmp_path):
+    from odbench.leaderboard.html import write_page
+
+    subs = (tmp_path / "subs").absolute()
+    outcome = verify({"ok.json": make_submission(loaded_tiny, seed=1), "bad.json": {"not": "a result"}}, subs,
+                     registry)
+    page = write_page(outcome, tmp_path / "site", subs).read_text()
+    assert "<code>subs/bad.json</code> <b>schema</b>" in page
+    assert str(tmp_path) not in page

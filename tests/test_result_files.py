@@ -144,8 +144,8 @@ def test_validate_recomputes_the_metrics_from_the_source_folder(valid, dataset, 
     path.write_text(dump(_set(copy.deepcopy(valid), "benchmark/source", str(dataset))))
     proc = run_console("odbench", "validate", path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.endswith("; checked: JSON, schema, rankings hash, and every metric recomputed from the "
-                                "rankings on odbench-tiny@0.0.1\n")
+    assert proc.stdout.endswith("; checked: JSON, schema, rankings hash, and every metric and interval recomputed "
+                                "from the rankings on odbench-tiny@0.0.1\n")
 
 
 def test_validate_refuses_a_hand_edited_headline_metric(valid, dataset, tmp_path):
@@ -153,7 +153,7 @@ def test_validate_refuses_a_hand_edited_headline_metric(valid, dataset, tmp_path
     edited = _set(copy.deepcopy(valid), "metrics/odmap@10", 0.99)
     path.write_text(dump(edited))
     proc = run_console("odbench", "validate", path, "--dataset", f"odbench-tiny@0.0.1={dataset}")
-    assert_one_line_error(proc, f"error: {path}: the metrics are not those of its rankings: metrics.odmap@10: "
+    assert_one_line_error(proc, f"error: {path}: metric-mismatch: metrics.odmap@10: "
                                 f"reported 0.99, recomputed {valid['metrics']['odmap@10']!r}")
 
 
@@ -162,8 +162,8 @@ def test_validate_says_what_it_could_not_check(valid, tmp_path):
     path.write_text(dump(valid))      # source "odbench-tiny": no folder, and no --dataset
     proc = run_console("odbench", "validate", path)
     assert proc.returncode == 0 and proc.stdout.endswith(
-        "; checked: JSON, schema, rankings hash; not checked: the metrics (odbench-tiny@0.0.1 cannot be loaded "
-        "here: pass --dataset odbench-tiny@0.0.1=PATH)\n")
+        "; checked: JSON, schema, rankings hash; not checked: the metrics and intervals (odbench-tiny@0.0.1 "
+        "cannot be loaded here: pass --dataset odbench-tiny@0.0.1=PATH)\n")
 
 
 def test_validate_checks_every_file_and_fails_if_any_fails(valid, tmp_path):
@@ -176,3 +176,12 @@ def test_validate_checks_every_file_and_fails_if_any_fails(valid, tmp_path):
                                                                          "/dev/zero"]
     assert "/dev/zero: is not a regular file, so not a result file" in proc.stderr
     assert proc.stdout.startswith(f"{good}: valid (")
+
+
+def test_validate_refuses_a_hand_edited_interval(valid, dataset, tmp_path):
+    path = tmp_path / "edited.json"
+    edited = copy.deepcopy(valid)
+    edited["intervals"]["metrics"]["odmap@10"] = [0.0, 1.0]
+    path.write_text(dump(edited))
+    proc = run_console("odbench", "validate", path, "--dataset", f"odbench-tiny@0.0.1={dataset}")
+    assert_one_line_error(proc, f"error: {path}: interval-mismatch: intervals.metrics.odmap@10")

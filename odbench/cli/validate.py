@@ -45,9 +45,8 @@ def check_file(path: str, registry) -> str:
     """The line for one valid file (what was checked, and what could not be); raises
     ODBenchError naming the file and the first problem."""
     from .. import results
-    from ..leaderboard.checks import differences
-    from ..metrics import compute_metrics
-    from ..rankings import RankingError
+    from ..leaderboard.checks import recompute
+    from ..leaderboard.rejection import Rejection
 
     doc = results.load(path)
     b = doc.benchmark
@@ -56,22 +55,17 @@ def check_file(path: str, registry) -> str:
             f"odmap@10={doc.metrics['odmap@10']})")
     loaded, why_not = _dataset(doc, registry)
     if loaded is None:
-        return f"{head}; checked: JSON, schema, rankings hash; not checked: the metrics ({why_not})"
+        return f"{head}; checked: JSON, schema, rankings hash; not checked: the metrics and intervals ({why_not})"
     benchmark, queries = loaded
     if b.dataset_hash != benchmark.dataset_hash:
         raise ResultError(f"{shown}: dataset_hash {b.dataset_hash[:12]}... is not the hash of "
                           f"{benchmark.name}@{benchmark.version} ({benchmark.dataset_hash[:12]}...)")
     try:
-        report = compute_metrics(benchmark, queries, doc.rankings, list_length=doc.run.k)
-    except RankingError as exc:
-        raise ResultError(f"{shown}: {exc}") from None
-    recomputed = report.as_dict()
-    diffs = [d for part in ("metrics", "per_pair", "per_category", "query_counts")
-             for d in differences(getattr(doc, part), recomputed[part], part)]
-    if diffs:
-        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
-        raise ResultError(f"{shown}: the metrics are not those of its rankings: {diffs[0]}{more}")
-    return (f"{head}; checked: JSON, schema, rankings hash, and every metric recomputed from the rankings "
+        recompute(doc, benchmark, queries)      # the leaderboard's own check
+    except Rejection as rejection:
+        raise ResultError(f"{shown}: {rejection.reason}: {rejection.detail}") from None
+    what = "every metric and interval" if doc.intervals is not None else "every metric (the file has no intervals)"
+    return (f"{head}; checked: JSON, schema, rankings hash, and {what} recomputed from the rankings "
             f"on {benchmark.name}@{benchmark.version}")
 
 

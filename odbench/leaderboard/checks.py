@@ -16,6 +16,7 @@ from ..escaping import one_line
 from ..hashing import canonical_json
 from ..intervals import DEFAULT_DRAWS, DEFAULT_SEED, DrawValues, draw_values, interval_report, source_counts
 from ..metrics import MetricReport, query_scores, report_of
+from ..queries import QuerySets
 from ..rankings import RankingError
 from ..results import InvalidDocument, ResultDocument
 from .datasets import DATASETS_FILE, DatasetRegistry
@@ -109,6 +110,15 @@ def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument
     if doc.run.k != LEADERBOARD_K:
         raise Rejection("wrong-length", f"run.k is {doc.run.k}; the leaderboard takes the top "
                         f"{LEADERBOARD_K} of every query (odbench-eval --k {LEADERBOARD_K})")
+    report, values = recompute(doc, benchmark, queries)
+    return doc, report, values
+
+
+def recompute(doc: ResultDocument, benchmark: Benchmark, queries: QuerySets) -> tuple[MetricReport, DrawValues]:
+    """Recompute a document's metrics (and its intervals, when it has them) from its rankings on
+    `benchmark`; raise Rejection (`metric-mismatch`, `interval-mismatch` or a ranking problem)
+    on any difference. Returns the report and its values on SPEC 9's default draws (also
+    `odbench validate`'s check)."""
     try:
         scores = query_scores(benchmark, queries, doc.rankings, list_length=doc.run.k)
     except RankingError as exc:   # its reason is one of REASONS
@@ -126,7 +136,7 @@ def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument
             draw_values(scores, _counts(benchmark, draws, seed), seed=seed)
         _raise_differences("interval-mismatch",
                            differences(doc.intervals, interval_report(own, report.metrics).as_dict(), "intervals"))
-    return doc, report, values
+    return report, values
 
 
 def _raise_differences(reason: str, diffs: list[str]) -> None:
