@@ -263,7 +263,7 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
                     seed=config.seed, k=config.k,
                     date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     wall_time_s=round(time.perf_counter() - started, 3),
-                    tied_queries=count_tied(queries, image_emb, text_emb, positions)),
+                    tied_queries=count_tied(queries, image_emb, text_emb, positions) or None),   # absent: none
         metrics=report.metrics, per_pair=report.per_pair, per_category=report.per_category,
         query_counts=report.query_counts, rankings=rankings, rankings_sha256=rankings_hash(rankings),
         intervals=intervals.as_dict())

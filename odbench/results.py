@@ -89,7 +89,7 @@ class RunInfo:
     wall_time_s: float
     k: int
     num_workers: int | None = None    # optional in the schema: files of early versions lack it
-    tied_queries: int | None = None   # optional: queries whose ranked list is one tie (evaluate.count_tied)
+    tied_queries: int | None = None   # optional, only when some ranked list is one tie (evaluate.count_tied)
 
 
 @dataclass(frozen=True)
