@@ -16,12 +16,13 @@ from .rejection import Rejection
 
 LIST_LENGTH = 10
 
-# Measured (issue #20) on odbench-picto 2.0.0: odbench:baseline and odbench:mitigated (the same
-# network finetuned 138 steps) share 3.3 % of their top-10 sets, untrained ViT-B-32 and either
-# 0 %; brief finetunes of the baseline with different seeds, the most alike honest models
-# there are, share at most HONEST_MAX_SHARE. "Mostly identical" is far above both.
+# Measured (issue #20, scripts/near_duplicate_figures.py) on odbench-picto 2.0.0:
+# odbench:baseline and odbench:mitigated (the same network finetuned 138 steps) share 3.3 % of
+# their top-10 sets; three brief finetunes of the baseline (30 steps, seeds 1-3) share 11-18 %
+# with it and 7-11 % with each other; small models trained from scratch and the untrained
+# ViT-B-32 share under 0.1 % with anything. "Mostly the same" (half) is far above all of them.
 NEAR_DUPLICATE_SHARE = 0.5
-HONEST_MAX_SHARE = 0.1771
+HONEST_MAX_SHARE = 0.1771      # baseline against its 30-step finetune, seed 1: the most alike pair
 
 
 def same_list_share(a: Rankings, b: Rankings, k: int = LIST_LENGTH) -> float:
