@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -112,8 +113,19 @@ def _inpainter(args: argparse.Namespace) -> str | Inpainter:
 
 
 def _check_out(args: argparse.Namespace, out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; name a folder to build the dataset in")
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise UsageError(f"--out {out} exists and is not empty; pass --overwrite to replace it")
+    # the build writes its scratch files beside the output: prove that folder writable first,
+    # in words, not as a temporary folder's name in an OSError after the pair statistics
+    parent = next(folder for folder in (out.parent.absolute(), *out.parent.absolute().parents) if folder.exists())
+    probe = parent / f".odbench-write-test-{os.getpid()}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write into {parent} ({exc.strerror or type(exc).__name__})") from None
 
 
 def cmd_picto(args: argparse.Namespace) -> dict:
@@ -130,13 +142,13 @@ def cmd_test_split(args: argparse.Namespace) -> dict:
 
     inpainter = _inpainter(args)
     _check_out(args, Path(args.out))
+    card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
+                       description=args.description, attribution=args.attribution)   # checks --version
     train, test = _read(args, "train-", "train"), _read(args, "", "test")
     config = TestSplitConfig(name=args.name, version=args.version, seed=args.seed, selection=_selection(args),
                              eligibility=Eligibility(), inpainter=inpainter, num_workers=args.workers,
                              caption_style=args.caption_style,
                              controls_per_decorrelate=None if args.all_controls else args.controls_per_decorrelate)
-    card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
-                       description=args.description, attribution=args.attribution)
     try:
         info, report = build_test_split(train, test, args.out, config, card, overwrite=args.overwrite)
     except SplitOverlapError as e:
@@ -160,6 +172,10 @@ def cmd_train_set(args: argparse.Namespace) -> dict:
 
     inpainter = _inpainter(args)
     _check_out(args, Path(args.out))
+    card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
+                       description="ODBench synthetic training set: images where one object of a "
+                                   "correlated pair was removed or pasted in, with matching captions.",
+                       attribution=args.attribution)   # checks --version
     if args.pictoworld:
         train = read_pictoworld(args.pictoworld, "train")
     elif not (args.instances and args.captions and args.images):
@@ -173,10 +189,6 @@ def cmd_train_set(args: argparse.Namespace) -> dict:
     config = TrainSetConfig(name=args.name, version=args.version, seed=args.seed, inpainter=inpainter,
                             paste_per_pair=args.paste_per_pair, max_remove=args.max_remove,
                             num_workers=args.workers)
-    card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
-                       description="ODBench synthetic training set: images where one object of a "
-                                   "correlated pair was removed or pasted in, with matching captions.",
-                       attribution=args.attribution)
     info, report = build_train_set(train, selected, args.out, config, card, overwrite=args.overwrite)
     return {"folder": str(info.path), "dataset_hash": info.dataset_hash, "rows": info.num_rows, **report}
 

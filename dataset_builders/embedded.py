@@ -5,6 +5,7 @@ rebuilt from the code (tests/test_embedded.py compares content hashes).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -13,11 +14,12 @@ from typing import Any
 
 from odbench.data import EMBEDDED_DIR
 from odbench.dataset_format import VALIDATION
+from odbench.hashing import canonical_json, sha256_hex
 
 from .caption_editor import RuleEditor
 from .coco_format import read_coco
 from .hf_folder import DatasetCard, FolderInfo
-from .inpainters import ExactRemover, Inpainter
+from .inpainters import ExactRemover, Inpainter, editor_string
 from .pair_stats import PairSelection
 from .pictoworld import EXACT_REMOVER, GENERATOR_VERSION, exact_renderer, generate
 from .source import Source
@@ -88,6 +90,34 @@ class PictoRecipe:
                 "SPEC for relevance and the ODmAP@k metric."))
 
 
+PUBLISHED = PictoRecipe()          # odbench-picto as shipped (2.1.0)
+PUBLISHED_INPAINTER = "telea"      # its manifest: opencv-telea/5.0.0
+
+
+def recipe_differences(recipe: PictoRecipe, inpainter: str | Inpainter = PUBLISHED_INPAINTER) -> list[str]:
+    """How a build differs from the published recipe (name and version aside), in words."""
+    out = [f"{f.name} {getattr(recipe, f.name)!r} (published: {getattr(PUBLISHED, f.name)!r})"
+           for f in dataclasses.fields(PictoRecipe)
+           if f.name not in ("name", "version") and getattr(recipe, f.name) != getattr(PUBLISHED, f.name)]
+    if inpainter != PUBLISHED_INPAINTER:
+        shown = inpainter if isinstance(inpainter, str) else editor_string(inpainter)
+        out.append(f"inpainter {shown!r} (published: {PUBLISHED_INPAINTER!r})")
+    return out
+
+
+def identified(recipe: PictoRecipe, inpainter: str | Inpainter) -> tuple[PictoRecipe, dict[str, Any] | str]:
+    """The recipe under a name of its own when it differs from the published one but carries its
+    name and version (a seed-7 build is not odbench-picto 2.1.0), and the provenance the
+    manifest records: "published", or what it is a variant of and how it differs."""
+    differences = recipe_differences(recipe, inpainter)
+    if not differences:
+        return recipe, "published"
+    if (recipe.name, recipe.version) == (PUBLISHED.name, PUBLISHED.version):
+        digest = sha256_hex(canonical_json(differences))[:8]
+        recipe = dataclasses.replace(recipe, name=f"{PUBLISHED.name}-variant-{digest}")
+    return recipe, {"variant_of": f"{PUBLISHED.name} {PUBLISHED.version}", "differences": differences}
+
+
 def generate_source(recipe: PictoRecipe, workdir: str | os.PathLike) -> tuple[Source, Source, Path]:
     """PictoWorld train and test splits in COCO format under `workdir`, read back as Sources."""
     root = Path(workdir) / "pictoworld"
@@ -123,7 +153,9 @@ def build_picto(out_dir: str | os.PathLike, recipe: PictoRecipe = PictoRecipe(),
                 inpainter: str | Inpainter = "telea", num_workers: int = 2, overwrite: bool = False,
                 workdir: str | os.PathLike | None = None) -> tuple[FolderInfo, dict[str, Any]]:
     """Generate PictoWorld and build the test dataset from it, with its validation split when
-    the recipe has validation scenes; `inpainter="exact"` re-draws scenes."""
+    the recipe has validation scenes; `inpainter="exact"` re-draws scenes.
+    A recipe other than the published one is renamed unless it has a name of its own (`identified`)."""
+    recipe, provenance = identified(recipe, inpainter)
     with tempfile.TemporaryDirectory(prefix="odbench-picto-") as tmp:
         train, test, root = generate_source(recipe, workdir or tmp)
         validation, validation_root = (generate_validation(recipe, workdir or tmp) if recipe.validation_images
@@ -137,7 +169,7 @@ def build_picto(out_dir: str | os.PathLike, recipe: PictoRecipe = PictoRecipe(),
         info = {"generator": "pictoworld", "generator_version": GENERATOR_VERSION,
                 "n_images": recipe.n_images, "correlation": recipe.correlation,
                 "pair_rate": recipe.pair_rate, "caption_style": recipe.caption_style,
-                "image_size": recipe.image_size, "generator_seed": recipe.seed}
+                "image_size": recipe.image_size, "generator_seed": recipe.seed, "recipe": provenance}
         validation_info, validation_remover = None, None
         if validation is not None:
             validation_info = {"generator": "pictoworld", "generator_version": GENERATOR_VERSION,

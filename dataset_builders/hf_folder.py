@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -38,6 +39,7 @@ from odbench.errors import DatasetError
 from odbench.hashing import canonical_json, config_hash, dataset_hash
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")     # as result.schema.json's benchmark.version
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class DatasetCard:
     description: str     # markdown
     attribution: str = ""  # third-party data and its licences (COCO, OpenMoji, ...)
     pretty_name: str | None = None
+
+    def __post_init__(self) -> None:
+        # result.schema.json takes X.Y.Z only: any other version would be refused by every
+        # evaluation at its very end, after the whole build
+        if not SEMVER.fullmatch(self.version):
+            raise ValueError(f"--version {self.version!r} is not semver X.Y.Z (e.g. 1.0.0): results on it "
+                             f"could never be written")
 
 
 @dataclass(frozen=True)

@@ -327,6 +327,12 @@ def _split_rows(source: Source, selected: list[PairStat], config: TestSplitConfi
     scratch.mkdir(parents=True, exist_ok=True)
     plans = _map(partial(_plan_source, selected=selected, config=config, lexicon=lexicon),
                  source.images, config, f"planning edits ({source.split})")
+    if not any(p.edit.kind == DECORRELATE for sp in plans for p in sp.plans):
+        # a dataset without decorrelate edits has no ODmAP query: refuse before any pixel work
+        pairs = ", ".join(f"{s.a}+{s.b}" for s in selected)
+        raise ValueError(f"no image of the {source.split} side ({source.name}, {len(source.images)} images) can take a "
+                         f"decorrelate edit of the selected pairs ({pairs}): the dataset would hold no edits "
+                         f"and measure nothing; give a larger test side or other pairs")
     choice = select_controls(plans, config.controls_per_decorrelate)
     per_source = _map(partial(_render_source, config=config, scratch=scratch),
                       [(p, choice.chosen) for p in plans], config, f"inpainting ({source.split})")

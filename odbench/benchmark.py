@@ -83,3 +83,4 @@ class Benchmark:
     # whatever the split; `split_hash` names this split's content (test's is the dataset hash).
     split: str = "test"
     split_hash: str = ""
+    image_rows: np.ndarray | None = field(repr=False, compare=False, default=None)  # stored row of each image

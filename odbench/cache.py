@@ -35,6 +35,8 @@ class EmbeddingCache:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.status = ""
+        self.warning: str | None = None    # set when the cache could not be written
+        self.stored: Path | None = None     # the entry the last store wrote
         self._damaged = False
 
     def path(self, key: Mapping[str, Any]) -> Path:
@@ -50,7 +52,7 @@ class EmbeddingCache:
             if entry["key"] != canonical_json(key):    # a hash collision or a hand-made file
                 raise ValueError("key mismatch")
             images, texts = entry["images"], entry["texts"]
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             self.status = "embeddings computed (none cached)"
             return None
         except Exception:   # damaged or foreign: recompute, and the store below replaces it
@@ -65,7 +67,14 @@ class EmbeddingCache:
 
         entry = {"key": canonical_json(key), "images": images.contiguous(), "texts": texts.contiguous()}
         path = self.path(key)
-        replace_atomically(path, lambda f: torch.save(entry, f))
+        try:
+            replace_atomically(path, lambda f: torch.save(entry, f))
+        except OSError as exc:   # a read-only or full cache costs the next run time, not this run
+            self.warning = (f"the embedding cache {self.root} cannot be written ({exc.strerror or type(exc).__name__}): "
+                            f"this run goes on uncached; set ${CACHE_ENV} to a writable folder to cache")
+            self.status = "embeddings computed (not cached: the cache folder cannot be written)"
+            return
+        self.stored = path
         replaced = ", replacing an unreadable cache entry" if self._damaged else ""
         self.status = f"embeddings computed and cached ({path}{replaced})"
 
@@ -88,4 +97,7 @@ class VerifiedDatasets:
         return (self.root / key).is_file()
 
     def remember(self, key: str) -> None:
-        replace_atomically(self.root / key, lambda f: f.write(b"verified"))
+        try:
+            replace_atomically(self.root / key, lambda f: f.write(b"verified"))
+        except OSError:   # only saves the next run a pass; EmbeddingCache warns about the folder
+            pass

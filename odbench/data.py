@@ -36,7 +36,7 @@ from .dataset_format import (
     split_manifest,
     verify_content_hashes,
 )
-from .errors import DatasetError
+from .errors import DamagedRow, DatasetError
 from .hashing import canonical_json, row_digest, sha256_hex
 
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
@@ -202,7 +202,29 @@ def load_benchmark(dataset: str | os.PathLike | None = None, *, revision: str | 
     if image_check is not None:
         image_check = dataclasses.replace(image_check, stored_rows=image_order)
     return dataclasses.replace(benchmark, images_table=images.select(image_order.tolist()), image_check=image_check,
-                               split=split, split_hash=split_hash)
+                               split=split, split_hash=split_hash, image_rows=image_order)
+
+
+def locate_damage(dataset: str | os.PathLike | None, damaged: DamagedRow) -> DatasetError:
+    """The one line for a row that cannot be decoded: the config, the shard file and the row in
+    it (a local folder's shards, in the order `datasets` reads them), and what to do."""
+    path, is_local = resolve_dataset(dataset)
+    where = f"row {damaged.row} of config {damaged.config!r} of {path}"
+    if is_local:
+        import pyarrow.parquet as pq
+
+        first = 0
+        for shard in sorted((Path(path) / damaged.config).glob("*.parquet")):
+            try:
+                rows = pq.ParquetFile(shard).metadata.num_rows
+            except Exception:   # a shard whose footer is damaged too: the row cannot be placed
+                break
+            if damaged.row < first + rows:
+                where = f"row {damaged.row - first} of {shard} (row {damaged.row} of config {damaged.config!r})"
+                break
+            first += rows
+    return DatasetError(f"{where} cannot be decoded ({damaged.cause}): the file is damaged; download the dataset "
+                        f"again or rebuild it, then rerun")
 
 
 def finish_image_check(check: ImageCheck, digests: list[bytes]) -> None:
@@ -226,8 +248,14 @@ def verify_images(benchmark: Benchmark) -> None:
     """The deferred image check, when nothing else decodes the images (their embeddings came
     from the cache)."""
     if benchmark.image_check is not None:
-        table = benchmark.images_table
-        finish_image_check(benchmark.image_check, [row_digest(table[i]) for i in range(len(table))])
+        table, check = benchmark.images_table, benchmark.image_check
+        digests = []
+        for i in range(len(table)):
+            try:
+                digests.append(row_digest(table[i]))
+            except Exception as exc:   # PIL raises many types for a damaged file
+                raise DamagedRow(IMAGES, int(check.stored_rows[i]), f"{type(exc).__name__}: {exc}") from exc
+        finish_image_check(check, digests)
 
 
 # The columns read into memory (the pixels stay in the `datasets` table until they are encoded).

@@ -8,10 +8,10 @@ module, so the two sides cannot drift apart.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .errors import DatasetError
+from .errors import DamagedRow, DatasetError
 from .hashing import config_hash, dataset_hash
 from .progress import progress
 
@@ -147,6 +147,21 @@ def split_manifest(manifest: Mapping[str, Any], split: str) -> dict[str, Any]:
     return {**manifest, "content_hashes": entry["content_hashes"], "dataset_hash": entry["split_hash"]}
 
 
+def _decoded(table: Sequence[Mapping[str, Any]], config: str) -> Iterator[Mapping[str, Any]]:
+    """The rows of `table`; one that cannot be decoded (a damaged image) is a DamagedRow naming it."""
+    rows = iter(table)
+    row = 0
+    while True:
+        try:
+            item = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:   # PIL and pyarrow raise many types; the user needs the row
+            raise DamagedRow(config, row, f"{type(exc).__name__}: {exc}") from exc
+        yield item
+        row += 1
+
+
 def verify_content_hashes(tables: Mapping[str, Sequence[Mapping[str, Any]]], manifest: Mapping[str, Any], *,
                           split: str = TEST) -> str:
     """Recompute the content hash of every config in `tables` (as `datasets` decodes its rows)
@@ -157,7 +172,7 @@ def verify_content_hashes(tables: Mapping[str, Sequence[Mapping[str, Any]]], man
         want = expected.get(config)
         if want is None:
             raise DatasetError(f"manifest has no content hash for config {config!r}")
-        got = config_hash(progress(table, desc=f"hashing {config}", total=len(table)))
+        got = config_hash(progress(_decoded(table, config), desc=f"hashing {config}", total=len(table)))
         if got != want:
             raise DatasetError(f"config {config!r} does not match the manifest's content hash "
                                f"(got {got[:12]}, manifest says {want[:12]}): the data was modified")

@@ -15,3 +15,13 @@ class ResultError(ODBenchError):
 
 class EncoderError(ODBenchError):
     """A model could not be loaded, or returned unusable embeddings."""
+
+
+class DamagedRow(DatasetError):
+    """A stored row of a config that cannot be decoded (a damaged image); the CLI names its
+    shard file with `odbench.data.locate_damage`."""
+
+    def __init__(self, config: str, row: int, cause: str) -> None:
+        self.config, self.row, self.cause = config, row, cause     # cause: "ErrorType: message"
+        super().__init__(f"row {row} of config {config!r} cannot be decoded ({self.cause}): the dataset "
+                         f"files are damaged; download the dataset again or rebuild it")

@@ -6,14 +6,12 @@ module is the only place where both meet.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
-import hashlib
-import inspect
 import random
 import time
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +21,9 @@ from . import __version__, distributed
 from .benchmark import Benchmark
 from .cache import EmbeddingCache
 from .data import finish_image_check, verify_images
-from .dataset_format import TEST
+from .dataset_format import IMAGES, TEST
 from .encoders import LoadedEncoder, check_output, load_encoder
+from .errors import DamagedRow
 from .hashing import row_digest
 from .intervals import DEFAULT_DRAWS, DEFAULT_SEED, compute_intervals
 from .metrics import query_scores, report_of
@@ -32,7 +31,7 @@ from .progress import progress
 from .queries import DIRECTIONS, QuerySets
 from .rankings import rankings_hash, to_ids
 from .results import BenchmarkInfo, ModelInfo, ResultDocument, RunInfo
-from .retrieval import normalize, top_k
+from .retrieval import normalize, tied_lists, top_k
 from .run_config import RunConfig
 
 
@@ -59,23 +58,41 @@ def _autocast(config: RunConfig):
 
 class _ImageRows(torch.utils.data.Dataset):
     """Decodes (and preprocesses, in DataLoader workers) the images of a benchmark; with
-    `digests`, also the row digest of the content hash, from the same decoded row."""
+    `digests`, also the row digest of the content hash, from the same decoded row. A row that
+    cannot be decoded comes back as a `_Damaged`, raised in the main process: an exception
+    raised in a worker would reach the user wrapped in its traceback."""
 
-    def __init__(self, table, preprocess, rows: range, digests: bool = False) -> None:
+    def __init__(self, table, preprocess, rows: range, digests: bool = False,
+                 stored: np.ndarray | None = None) -> None:
         self.table, self.preprocess, self.rows, self.digests = table, preprocess, rows, digests
+        self.stored = stored
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int):
-        row = self.table[self.rows[int(i)]]
-        image = row["image"].convert("RGB")
+        position = self.rows[int(i)]
+        try:
+            row = self.table[position]
+            image = row["image"].convert("RGB")
+        except Exception as exc:   # PIL raises many types for a damaged file
+            stored = int(self.stored[position]) if self.stored is not None else position
+            return _Damaged(stored, f"{type(exc).__name__}: {exc}"), b""
         return (self.preprocess(image) if self.preprocess is not None else image,
                 row_digest(row) if self.digests else b"")
 
 
+@dataclasses.dataclass(frozen=True)
+class _Damaged:
+    row: int          # the stored row of the images config
+    cause: str
+
+
 def _collate(items: list, stack: bool) -> tuple[Any, list[bytes]]:
     images = [image for image, _ in items]
+    damaged = next((image for image in images if isinstance(image, _Damaged)), None)
+    if damaged is not None:
+        return damaged, []
     return torch.utils.data.default_collate(images) if stack else images, [digest for _, digest in items]
 
 
@@ -94,18 +111,20 @@ def embed_images(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig,
     encoder = loaded.encoder
     preprocess = getattr(encoder, "preprocess", None)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(benchmark.images_table, preprocess, rows, digests is not None),
+        _ImageRows(benchmark.images_table, preprocess, rows, digests is not None, benchmark.image_rows),
         batch_size=config.batch_size, num_workers=config.num_workers, shuffle=False,
         collate_fn=functools.partial(_collate, stack=preprocess is not None), pin_memory=config.device.startswith("cuda"))
     out = []
     for batch, batch_digests in progress(loader, desc="images", total=len(loader), unit="batch"):
+        if isinstance(batch, _Damaged):
+            raise DamagedRow(IMAGES, batch.row, batch.cause)
         n = len(batch)
         if digests is not None:
             digests.extend(batch_digests)
         with _autocast(config):
             emb = encoder.encode_images(_to_device(batch, config.device))
-        out.append(check_output(emb, expected_count=n, model_name=loaded.name, what="image").cpu())
-    return normalize(torch.cat(out))
+        out.append(normalize(check_output(emb, expected_count=n, model_name=loaded.name, what="image").cpu()))
+    return torch.cat(out)
 
 
 @torch.inference_mode()
@@ -122,35 +141,49 @@ def embed_texts(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig, 
         batch = texts[start:start + config.batch_size]
         with _autocast(config):
             emb = loaded.encoder.encode_texts(batch)
-        out.append(check_output(emb, expected_count=len(batch), model_name=loaded.name, what="text",
-                                expected_dim=image_dim).cpu())
-    return normalize(torch.cat(out))
+        out.append(normalize(check_output(emb, expected_count=len(batch), model_name=loaded.name, what="text",
+                                          expected_dim=image_dim).cpu()))
+    return torch.cat(out)
 
 
-def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
-             config: RunConfig) -> dict[str, dict[str, list[str]]]:
-    """Top-K gallery ids for every query of the four directions (SPEC section 7). Under torchrun
-    each process ranks whole query chunks of its own, and all get every ranking."""
-    rankings = {}
+def _embeddings(name: str, image_emb: torch.Tensor, text_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return (image_emb, text_emb) if name.endswith("i2t") else (text_emb, image_emb)
+
+
+def rank_positions(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
+                   config: RunConfig) -> dict[str, np.ndarray]:
+    """Top-K gallery positions (into each direction's gallery) for every query of the four
+    directions. Under torchrun each process ranks whole query chunks of its own, and all get
+    every ranking."""
+    ranked_by_direction = {}
     for name in DIRECTIONS:
         d = queries.direction(name)
-        q_emb, g_emb = (image_emb, text_emb) if name.endswith("i2t") else (text_emb, image_emb)
+        q_emb, g_emb = _embeddings(name, image_emb, text_emb)
         mine = distributed.share(len(d.query_pos), config.chunk_size)
         ranked = top_k(q_emb[torch.as_tensor(d.query_pos[mine.start:mine.stop])],
                        g_emb[torch.as_tensor(d.gallery_pos)],
                        config.k, device=config.device, chunk_size=config.chunk_size)
-        ranked = distributed.gather_rows(torch.from_numpy(ranked)).numpy()
-        rankings[name] = to_ids(d, ranked)
-    return rankings
+        ranked_by_direction[name] = distributed.gather_rows(torch.from_numpy(ranked)).numpy()
+    return ranked_by_direction
 
 
-def _code_hash(obj: Any) -> str | None:
-    """SHA-256 of the file that defines the encoder's class: a user's edited model code is a new
-    cache key (code it imports from other files is not covered; --no-cache then)."""
-    try:
-        return hashlib.sha256(Path(inspect.getsourcefile(type(obj))).read_bytes()).hexdigest()
-    except (TypeError, OSError):
-        return None
+def rank_all(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
+             config: RunConfig) -> dict[str, dict[str, list[str]]]:
+    """Top-K gallery ids for every query of the four directions (SPEC section 7)."""
+    positions = rank_positions(queries, image_emb, text_emb, config)
+    return {name: to_ids(queries.direction(name), ranked) for name, ranked in positions.items()}
+
+
+def count_tied(queries: QuerySets, image_emb: torch.Tensor, text_emb: torch.Tensor,
+               positions: dict[str, np.ndarray]) -> int:
+    """How many queries' ranked lists are one tie (`retrieval.tied_lists`), over the four directions."""
+    tied = 0
+    for name, ranked in positions.items():
+        d = queries.direction(name)
+        q_emb, g_emb = _embeddings(name, image_emb, text_emb)
+        tied += int(tied_lists(q_emb[torch.as_tensor(d.query_pos)], g_emb[torch.as_tensor(d.gallery_pos)],
+                               ranked).sum())
+    return tied
 
 
 def _version(distribution: str) -> str | None:
@@ -165,7 +198,7 @@ def embedding_key(loaded: LoadedEncoder, benchmark: Benchmark, config: RunConfig
     hash (its embeddings could change with nothing we can see, so they are never cached)."""
     if loaded.weights_hash is None:
         return None
-    return {"model": loaded.identity(), "target": loaded.target, "code": _code_hash(loaded.encoder),
+    return {"model": loaded.identity(), "target": loaded.target, "code": loaded.code_hash,
             # the split's hash: a validation split has the dataset hash of its test split (SPEC 9)
             "dataset_hash": benchmark.split_hash or benchmark.dataset_hash, "images": len(benchmark.images),
             "texts": len(benchmark.texts), "precision": config.precision,
@@ -215,7 +248,8 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
     seed_everything(config.seed)
     started = time.perf_counter()
     image_emb, text_emb = embed_all(loaded, benchmark, config, cache)
-    rankings = rank_all(queries, image_emb, text_emb, config)
+    positions = rank_positions(queries, image_emb, text_emb, config)
+    rankings = {name: to_ids(queries.direction(name), ranked) for name, ranked in positions.items()}
     scores = query_scores(benchmark, queries, rankings, list_length=config.k)
     report = report_of(scores)
     intervals = compute_intervals(benchmark, queries, rankings, draws=draws, seed=draw_seed, scores=scores,
@@ -230,7 +264,8 @@ def evaluate(loaded: LoadedEncoder, benchmark: Benchmark, queries: QuerySets, co
                     precision=config.precision, batch_size=config.batch_size, num_workers=config.num_workers,
                     seed=config.seed, k=config.k,
                     date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    wall_time_s=round(time.perf_counter() - started, 3)),
+                    wall_time_s=round(time.perf_counter() - started, 3),
+                    tied_queries=count_tied(queries, image_emb, text_emb, positions) or None),   # absent: none
         metrics=report.metrics, per_pair=report.per_pair, per_category=report.per_category,
         query_counts=report.query_counts, rankings=rankings, rankings_sha256=rankings_hash(rankings),
         intervals=intervals.as_dict())

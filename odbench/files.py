@@ -31,8 +31,21 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False, optio
                 raise ResultError(f"{option} {shown}: {one_line(folder)} is a file, not a folder")
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise ResultError(f"{option} {shown}: cannot write into {one_line(folder)}")
+            _prove_writable(folder, f"{option} {shown}")
             break
     return path
+
+
+def _prove_writable(folder: Path, what: str) -> None:
+    """Create and remove a file in `folder`: permission bits do not tell (root, /proc, a
+    read-only mount), and the answer is wanted before the work, not after it."""
+    probe = folder / f".odbench-write-test.{secrets.token_hex(6)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise ResultError(f"{what}: cannot write into {one_line(folder)} ({exc.strerror or type(exc).__name__})") from None
+    os.close(fd)
+    probe.unlink(missing_ok=True)
 
 
 def write_atomic(path: str | os.PathLike, text: str | bytes, *, overwrite: bool = False) -> Path:
@@ -69,6 +82,9 @@ def write_markdown_and_figure(output: str | os.PathLike, figure: Callable[[], An
     with .png; `markdown(png_name)` makes the text that links it. Both paths are checked before
     anything is drawn."""
     md_path = check_output_path(output, overwrite=overwrite)
+    if md_path.suffix.lower() == ".png":   # the markdown would land on its own picture
+        raise ResultError(f"--output {one_line(md_path)} names the PNG; name the markdown file, e.g. "
+                          f"--output {one_line(md_path.with_suffix('.md'))} (the PNG goes beside it)")
     png_path = check_output_path(md_path.with_suffix(".png"), overwrite=overwrite)
     png = io.BytesIO()
     # no "Software" entry (matplotlib's version): the same input gives the same bytes

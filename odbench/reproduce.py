@@ -6,12 +6,15 @@ parameter count or a no-op argument passes. For the models this repository can b
 itself (the packaged reference models, an untrained open_clip architecture, the mock
 encoder), the leaderboard can run the evaluation again and compare the model's identity and
 the rankings hash. Only built-in names with the arguments listed here are rebuilt, so nothing
-a submitter wrote is ever imported and no weights are downloaded.
+a submitter wrote is ever imported. Weights come from outside only with `allow_download`
+(`odbench leaderboard --reproduce --allow-download`, a maintainer's run): public weights at a
+fixed revision, `hf:ORG/NAME@COMMIT` or `open_clip:ARCH/TAG`, from the local hub cache or the hub.
 
 Reproduction runs on the CPU, with the seed, batch size, precision and K of the file.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,9 +52,42 @@ def parameter_text(n: int | None) -> str:
     return str(n)
 
 
-def why_not_rebuildable(spec: str, args: Mapping[str, Any]) -> str | None:
-    """None when the repository can build the model `spec` with `args` by itself, else why not."""
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def public_weights(spec: str, args: Mapping[str, Any]) -> str | None:
+    """None when `spec` names public weights at a fixed revision that odbench loads itself
+    (`hf:ORG/NAME@COMMIT`, `open_clip:ARCH/TAG` of open_clip's registry), with no argument
+    that could point elsewhere; else why not."""
+    prefix, _, rest = spec.partition(":")
+    if prefix == "hf":
+        model, at, revision = rest.rpartition("@")
+        if not at or not _COMMIT.fullmatch(revision) or model.count("/") != 1 or model.startswith((".", "/", "~")):
+            return "an hf: model is reproducible only as hf:ORG/NAME@COMMIT (a 40-hex commit of a hub repository)"
+        if args:
+            return f"an hf: model is re-run without arguments, the file has {sorted(args)[0]!r}"
+        return None
+    if prefix == "open_clip":
+        arch, slash, tag = rest.partition("/")
+        if not slash or rest.startswith(("local-dir:", "hf-hub:")):
+            return "an open_clip: model is reproducible only as open_clip:ARCH/TAG (a pretrained tag of open_clip)"
+        extra = sorted(set(args) - _REBUILDABLE_ARGS["open_clip"])
+        if extra:
+            return f"open_clip: models are re-run only with the argument 'seed', the file has {extra[0]!r}"
+        import open_clip
+
+        if (arch, tag) not in set(open_clip.list_pretrained()):
+            return f"{arch}/{tag} is not a pretrained tag of open_clip {open_clip.__version__}"
+        return None
+    return "the model is code from outside odbench"
+
+
+def why_not_rebuildable(spec: str, args: Mapping[str, Any], *, allow_download: bool = False) -> str | None:
+    """None when the repository can build the model `spec` with `args` by itself (or, with
+    `allow_download`, from public weights at a fixed revision: `public_weights`), else why not."""
     prefix, sep, rest = spec.partition(":")
+    if allow_download and prefix in ("hf", "open_clip") and public_weights(spec, args) is None:
+        return None
     if prefix == "hf":
         # odbench's own adapter; it is the weights that live outside the repository
         return "the model loads Hugging Face weights that are not in the repository"
@@ -76,17 +112,20 @@ def ci_status(model: ModelInfo) -> str:
     return "yes" if n is not None and n <= CI_MAX_PARAMETERS else "skipped"
 
 
-_IDENTITY = ("weights_hash", "num_parameters", "untrained", "name")
+_IDENTITY = ("weights_hash", "num_parameters", "untrained", "name", "revision")
 
 
-def rerun(doc: ResultDocument, benchmark: Benchmark, queries: QuerySets) -> ResultDocument:
+def rerun(doc: ResultDocument, benchmark: Benchmark, queries: QuerySets, *,
+          allow_download: bool = False) -> ResultDocument:
     """Rebuild the model of a checked document, evaluate it again on `benchmark` (with its query
-    sets) and return the new document; raise NotReproduced when the model's identity or the
-    rankings hash differ."""
+    sets) and return the new document; raise NotReproduced when the model's identity (weights
+    hash, parameter count, untrained flag, name, hub commit) or the rankings hash differ. With
+    `allow_download`, public pretrained weights (`public_weights`) are loaded too: from the
+    local hub cache, or downloaded unless HF_HUB_OFFLINE is set."""
     from .evaluate import build_encoder, evaluate
 
     model, run = doc.model, doc.run
-    why_not = why_not_rebuildable(model.spec, model.args)
+    why_not = why_not_rebuildable(model.spec, model.args, allow_download=allow_download)
     if why_not is not None:
         raise ValueError(f"not rebuildable: {why_not}")   # callers check first
     try:
@@ -95,7 +134,7 @@ def rerun(doc: ResultDocument, benchmark: Benchmark, queries: QuerySets) -> Resu
         raise NotReproduced(f"{model.spec} could not be rebuilt: {exc}") from None
     rebuilt = loaded.identity()
     for key in _IDENTITY:   # before evaluating: a wrong parameter count must not cost a run
-        if rebuilt[key] != getattr(model, key):
+        if rebuilt.get(key) != getattr(model, key):
             raise NotReproduced(f"the rebuilt {model.spec} has {key} {rebuilt[key]!r}, "
                                 f"the file says {getattr(model, key)!r}")
     config = RunConfig(device="cpu", batch_size=run.batch_size, precision=run.precision,

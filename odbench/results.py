@@ -91,6 +91,7 @@ class RunInfo:
     wall_time_s: float
     k: int
     num_workers: int | None = None    # optional in the schema: files of early versions lack it
+    tied_queries: int | None = None   # optional, only when some ranked list is one tie (evaluate.count_tied)
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ class ResultDocument:
     def to_json(self) -> dict[str, Any]:
         """The document as stored (a fresh copy of every part)."""
         data = dataclasses.asdict(self)
-        if data["run"]["num_workers"] is None:
-            del data["run"]["num_workers"]
+        for optional in ("num_workers", "tied_queries"):
+            if data["run"][optional] is None:
+                del data["run"][optional]
         for optional in ("revision", "mteb"):
             if data["model"][optional] is None:
                 del data["model"][optional]

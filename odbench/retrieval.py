@@ -14,8 +14,34 @@ import torch
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
-    """L2-normalise rows in float32 (an all-zero row stays zero rather than becoming NaN)."""
-    return torch.nn.functional.normalize(x.to(torch.float32), dim=-1)
+    """L2-normalise rows to float32 (an all-zero row stays zero rather than becoming NaN).
+
+    Any finite row becomes a unit vector, however large or small its values: the norm of a
+    float32 row overflows above about 1.8e19 (and underflows below 1e-19), so such rows are
+    redone in float64 after dividing by their largest value. Ordinary rows keep the plain float32
+    computation, bit for bit."""
+    x32 = x.to(torch.float32)
+    out = torch.nn.functional.normalize(x32, dim=-1)
+    norm = torch.linalg.vector_norm(x32, dim=-1)
+    nonzero = (x != 0).any(dim=-1)
+    redo = torch.nonzero(nonzero & (~torch.isfinite(norm) | (norm < 1e-18) | ~torch.isfinite(x32).all(dim=-1)),
+                         as_tuple=True)[0]
+    if len(redo):
+        rows = x[redo].to(torch.float64)
+        rows = rows / rows.abs().amax(dim=-1, keepdim=True)
+        out[redo] = torch.nn.functional.normalize(rows, dim=-1).to(torch.float32)
+    return out
+
+
+def tied_lists(queries: torch.Tensor, gallery: torch.Tensor, ranked: np.ndarray) -> np.ndarray:
+    """Which ranked lists are one tie: every listed gallery item scores the same for the query,
+    so the list is gallery order, not the model's (constant or zero embeddings do this)."""
+    if ranked.size == 0:
+        return np.zeros(len(ranked), dtype=bool)
+    q = queries.to(torch.float32)
+    first = (q * gallery[torch.as_tensor(ranked[:, 0])].to(torch.float32)).sum(dim=1)
+    last = (q * gallery[torch.as_tensor(ranked[:, -1])].to(torch.float32)).sum(dim=1)
+    return (first == last).numpy()
 
 
 def top_k(

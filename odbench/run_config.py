@@ -12,6 +12,9 @@ from .errors import ODBenchError
 MIN_K = 10     # every ranked list holds at least the top 10: ODmAP@10 is the headline metric
 MAX_K = 100    # result.schema.json's bound on run.k
 PRECISIONS = ("fp32", "amp")
+MAX_SEED = 2**63 - 1     # torch.manual_seed takes a 64-bit integer
+MAX_BATCH_SIZE = 2**16   # beyond any accelerator's memory for one batch of images
+MAX_WORKERS = 256
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,13 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         # Worded by the odbench-eval options that set them.
-        if self.batch_size < 1:
-            raise ODBenchError("--batch-size must be at least 1")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ODBenchError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ODBenchError(f"--seed must be between 0 and {MAX_SEED} (2**63 - 1)")
         if not MIN_K <= self.k <= MAX_K:
             raise ODBenchError(f"--k must be between {MIN_K} (ODmAP@10 is the headline metric) and {MAX_K}")
-        if self.num_workers < 0:
-            raise ODBenchError("--num-workers must be 0 (load images in the main process) or more")
+        if not 0 <= self.num_workers <= MAX_WORKERS:
+            raise ODBenchError(f"--num-workers must be 0 (load images in the main process) to {MAX_WORKERS}")
         if self.precision not in PRECISIONS:
             raise ODBenchError(f"--precision must be one of {', '.join(PRECISIONS)}")

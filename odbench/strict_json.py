@@ -98,8 +98,10 @@ def read(path: str | os.PathLike, *, what: str = "result file", max_bytes: int |
     shown = one_line(path)
     if path.is_dir():
         raise FileError(shown, f"is a folder, not a {what} (pass the JSON files in it)")
-    if not path.is_file():
+    if not path.exists():
         raise FileError(shown, f"no such {what}")
+    if not path.is_file():     # a device or a pipe (/dev/zero) exists: it is just no file
+        raise FileError(shown, f"is not a regular file, so not a {what}")
     size = path.stat().st_size
     if size > max_bytes:
         raise FileError(shown, f"the file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB "

@@ -30,6 +30,7 @@ import torch
 
 from odbench.distributed import barrier, is_main
 from odbench.errors import ODBenchError
+from odbench.files import replace_atomically
 from odbench.progress import progress
 
 from . import data_parallel
@@ -106,16 +107,17 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 
 def save_weights(model: torch.nn.Module, path: Path, dtype: str = "fp32") -> Path:
     """The model's state dict as safetensors (atomic); fp16 halves the file."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     cast = torch.float16 if dtype == "fp16" else None
     state = {k: (v.detach().to("cpu", cast) if cast is not None and v.is_floating_point() else v.detach().cpu())
              .contiguous() for k, v in model.state_dict().items()}
     # safetensors refuses shared storage; clone makes every tensor its own.
     state = {k: v.clone() for k, v in state.items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, str(tmp), metadata={"format": "pt", "dtype": dtype})
-    os.replace(tmp, path)
+    # through odbench's writer, not safetensors' save_file, which creates the file 0600
+    # whatever the umask: weights are shared, like every other file the run writes
+    data = save(state, metadata={"format": "pt", "dtype": dtype})
+    replace_atomically(path, lambda f: f.write(data))
     return path
 
 

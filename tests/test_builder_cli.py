@@ -3,6 +3,7 @@ that names the flag to fix, exit status 2, no traceback and no output folder."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 
@@ -129,3 +130,50 @@ def test_an_existing_output_needs_overwrite(tree, capsys, monkeypatch):
     assert main(["test-split", "--version", "1.0.0", "--out", "build/full", *TRAIN, *TEST]) == 2
     assert capsys.readouterr().err == "error: --out build/full exists and is not empty; pass --overwrite to replace it\n"
     assert (tree / "build" / "full" / "keep.txt").read_text() == "mine"
+
+
+def test_a_version_that_is_not_semver_is_refused_before_the_build(tree, capsys, monkeypatch):
+    monkeypatch.chdir(tree)
+    assert main(["test-split", "--version", "notaversion", "--out", "build/v", *TRAIN, *TEST]) == 2
+    assert capsys.readouterr().err == ("error: --version 'notaversion' is not semver X.Y.Z (e.g. 1.0.0): results "
+                                       "on it could never be written\n")
+    assert not (tree / "build" / "v").exists()
+
+
+def test_a_build_with_no_edits_is_an_error(tree, capsys, monkeypatch):
+    monkeypatch.chdir(tree)
+    # as if no test image could take an edit (every candidate rejected)
+    from dataset_builders import test_split
+
+    real = test_split._plan_source
+    monkeypatch.setattr(test_split, "_plan_source", lambda *a, **k: dataclasses.replace(real(*a, **k), plans=[]))
+    assert main(["test-split", "--version", "1.0.0", "--out", "build/none", *TRAIN, *TEST,
+                 "--min-support", "2", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no image of the test side (coco/") and err.count("\n") == 1, err
+    assert "can take a decorrelate edit of the selected pairs (" in err and "the dataset would hold no edits" in err
+    assert not (tree / "build" / "none").exists()
+
+
+def test_an_empty_file_as_out_is_called_a_file(tree, capsys, monkeypatch):
+    monkeypatch.chdir(tree)
+    (tree / "empty-file").write_text("")
+    assert main(["test-split", "--version", "1.0.0", "--out", "empty-file", *TRAIN, *TEST]) == 2
+    assert capsys.readouterr().err == ("error: --out empty-file is a file, not a folder; name a folder to build the "
+                                       "dataset in\n")
+
+
+def test_an_out_folder_that_refuses_files_is_named_not_a_temporary_folder(tree, capsys, monkeypatch):
+    monkeypatch.chdir(tree)
+    assert main(["test-split", "--version", "1.0.0", "--out", "/proc/odbench-out", *TRAIN, *TEST]) == 2
+    assert capsys.readouterr().err == ("error: --out /proc/odbench-out: cannot write into /proc (No such file or "
+                                       "directory)\n")
+
+
+def test_pictoworld_with_no_images_is_an_error(tmp_path, capsys):
+    from dataset_builders.pictoworld.__main__ import main as pictoworld
+
+    assert pictoworld(["--out", str(tmp_path / "pw"), "--train", "0", "--test", "0"]) == 2
+    assert capsys.readouterr().err == ("pictoworld: error: every split has 0 images: give --train, --val or --test "
+                                       "a positive count\n")
+    assert not (tmp_path / "pw").exists()

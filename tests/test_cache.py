@@ -162,3 +162,51 @@ def test_modified_images_fail_even_when_their_embeddings_are_cached(dataset, tmp
     assert run_eval(modified_images(dataset, tmp_path), tmp_path / "b.json") == 2
     assert "'images' does not match the manifest's content hash" in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()
+
+
+HELPED = '''
+import torch
+from helper import features
+
+class Helped(torch.nn.Module):
+    """Its features come from a helper file beside it."""
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.eye(3), requires_grad=False)
+    def encode_images(self, images):
+        return torch.tensor([features(str(im.resize((2, 2)).tobytes()[:3])) for im in images]) @ self.weight
+    def encode_texts(self, texts):
+        return torch.tensor([features(t) for t in texts]) @ self.weight
+'''
+
+
+def test_an_edited_helper_file_is_a_new_cache_key(dataset, tmp_path):
+    from console import run_console
+
+    (tmp_path / "helped.py").write_text(HELPED)
+    helper = tmp_path / "helper.py"
+    helper.write_text("def features(t):\n    return [t.count('a') + 1.0, t.count('o') + 1.0, len(t) + 0.0]\n")
+
+    def once(name: str):
+        proc = run_console("odbench-eval", "--model", f"{tmp_path / 'helped.py'}:Helped", "--dataset", dataset,
+                           "--output", tmp_path / name, env={"ODBENCH_CACHE_DIR": str(tmp_path / "cache")})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "embeddings computed and cached" in once("a.json")
+    assert "embeddings read from the cache" in once("b.json")
+    helper.write_text("def features(t):\n    return [len(t) + 0.0, t.count('e') + 1.0, 1.0]\n")
+    assert "embeddings computed and cached" in once("c.json")
+    assert rankings_hash(tmp_path / "a.json") != rankings_hash(tmp_path / "c.json")
+
+
+def test_a_cache_that_cannot_be_written_is_a_warning_and_the_run_goes_on(dataset, tmp_path, capsys, monkeypatch):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("ODBENCH_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    assert run_eval(dataset, tmp_path / "a.json") == 0
+    captured = capsys.readouterr()
+    assert "embeddings computed (not cached: the cache folder cannot be written)" in captured.out
+    assert [line for line in captured.err.splitlines() if line.startswith("warning:")] == [
+        f"warning: the embedding cache {tmp_path / 'a-file' / 'cache'} cannot be written (Not a directory): "
+        f"this run goes on uncached; set $ODBENCH_CACHE_DIR to a writable folder to cache"]
+    assert json.loads((tmp_path / "a.json").read_text())["rankings_sha256"]

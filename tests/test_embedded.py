@@ -5,7 +5,7 @@ import dataclasses
 
 from datasets import load_dataset
 
-from dataset_builders.embedded import PictoRecipe, build_picto, embedded_path
+from dataset_builders.embedded import PictoRecipe, build_picto, embedded_path, identified
 from odbench.data import load_benchmark, load_config, read_manifest
 
 SHIPPED = embedded_path()
@@ -67,6 +67,28 @@ def test_seed_changes_the_content(tmp_path):
     b, _ = build_picto(tmp_path / "b", dataclasses.replace(small, seed=1))
     assert a.dataset_hash != b.dataset_hash
     assert "splits" not in read_manifest(a.path)       # no validation scenes, no validation split
+    # neither is the published recipe, so neither carries its name (odbench-picto 2.1.0)
+    manifests = read_manifest(a.path), read_manifest(b.path)
+    assert {m["name"] for m in manifests} & {"odbench-picto"} == set()
+    assert manifests[0]["name"] != manifests[1]["name"]
+    assert manifests[0]["name"].startswith("odbench-picto-variant-") and manifests[0]["version"] == "2.1.0"
+    recipe = manifests[1]["source"]["recipe"]
+    assert recipe["variant_of"] == "odbench-picto 2.1.0"
+    assert recipe["differences"][:2] == ["seed 1 (published: 0)",
+                                         "n_images {'train': 600, 'test': 30} (published: {'train': 2000, 'test': 550})"]
+    assert "validation_images 0 (published: 150)" in recipe["differences"]
+
+
+def test_the_shipped_manifest_says_it_is_the_published_recipe():
+    assert read_manifest(SHIPPED)["source"]["recipe"] == "published"
+    assert identified(PictoRecipe(), "telea") == (PictoRecipe(), "published")
+
+
+def test_a_named_variant_keeps_its_name():
+    recipe = PictoRecipe(name="my-picto", seed=7)
+    assert identified(recipe, "exact") == (recipe, {
+        "variant_of": "odbench-picto 2.1.0",
+        "differences": ["seed 7 (published: 0)", "inpainter 'exact' (published: 'telea')"]})
 
 
 def test_exact_remover_builds(tmp_path):

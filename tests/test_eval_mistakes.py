@@ -29,6 +29,19 @@ class Marked:
     def encode_texts(self, texts):
         return torch.tensor([[t.count("a") + 1.0, t.count("o") + 1.0, len(t)] for t in texts])
 
+class Sized(Marked):
+    def __init__(self, marker: str = "unused", dim: int = 3):
+        self.layer = torch.nn.Linear(3, dim)
+
+class Flat(Marked):
+    """A projection to dimension `dim`: 0 makes a zero-size layer, and empty embeddings."""
+    def __init__(self, marker: str = "unused", dim: int = 3):
+        self.layer = torch.nn.Linear(3, dim)
+    def encode_images(self, images):
+        return self.layer(super().encode_images(images))
+    def encode_texts(self, texts):
+        return self.layer(super().encode_texts(texts))
+
 class Quits(Marked):
     def encode_images(self, images):
         raise SystemExit(0)
@@ -54,10 +67,13 @@ def eval_cli(model, dataset, output, *extra, cls="Marked", **kwargs):
                           "(did you mean 'cpu'?)"),
     (["--device", "tpu"], "error: --device 'tpu' is not a device ODBench runs on"),
     (["--device", "meta"], "error: --device 'meta' is not a device ODBench runs on"),
-    (["--num-workers", "-1"], "error: --num-workers must be 0 (load images in the main process) or more"),
+    (["--num-workers", "-1"], "error: --num-workers must be 0 (load images in the main process) to 256"),
     (["--k", "100000"], "error: --k must be between 10 (ODmAP@10 is the headline metric) and 100"),
     (["--draws", "50"], "error: --draws must be an integer of at least 100 (SPEC 9 uses 1000), got 50"),
     (["--draw-seed", "-1"], "error: --draw-seed must be an integer from 0 to 2**63 - 1, got -1"),
+    (["--seed", "99999999999999999999999"], "error: --seed must be between 0 and 9223372036854775807 (2**63 - 1)"),
+    (["--batch-size", "99999999999999999999"], "error: --batch-size must be between 1 and 65536"),
+    (["--num-workers", "100000"], "error: --num-workers must be 0 (load images in the main process) to 256"),
 ])
 def test_option_typos(model, dataset, tmp_path, options, message):
     out = tmp_path / "r.json"
@@ -141,3 +157,50 @@ def test_weights_that_are_not_cached_fail_fast_when_offline(dataset, tmp_path, e
     assert "Retrying" not in proc.stderr
     # huggingface_hub's own retries took about 50 s here; one refused connection takes none
     assert took < 30, took
+
+
+def test_an_output_folder_that_refuses_files_is_caught_before_the_model_is_built(model, dataset):
+    # root may write anywhere by the permission bits, but nothing can create a file in /proc
+    assert_one_line_error(eval_cli(model, dataset, "/proc/r.json"),
+                          "error: --output /proc/r.json: cannot write into /proc (No such file or directory)")
+    assert not model[1].exists()
+
+
+def test_a_huge_integer_model_arg_is_one_short_line(model, dataset, tmp_path):
+    path, _ = model
+    proc = run_console("odbench-eval", "--model", f"{path}:Sized", "--model-arg", "dim=99999999999999999999",
+                       "--dataset", dataset, "--output", tmp_path / "r.json")
+    err = assert_one_line_error(proc, "error: --model-arg dim='99999999999999999999': Sized expects an int "
+                                      "between -2**63 and 2**63 - 1")
+    assert len(err) < 200
+
+
+def test_a_write_that_fails_at_the_end_says_the_embeddings_are_cached(dataset, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from odbench import cache, files  # noqa: F401  (cache: bound to the real writer before the patch)
+    from odbench.cli.eval import main as odbench_eval
+
+    def full_disk(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "replace_atomically", full_disk)      # the result's write only
+    out = tmp_path / "r.json"
+    argv = ["--model", "open_clip:odbench-tiny", "--dataset", str(dataset), "--output", str(out)]
+    assert odbench_eval(argv) == 2
+    err = capsys.readouterr().err
+    (entry,) = (tmp_path / "odbench-cache" / "embeddings").glob("*.pt")
+    assert err == (f"error: cannot write {out} (No space left on device); the embeddings are cached ({entry}): "
+                   f"rerun the same command with --output naming a folder with space and they are read back, "
+                   f"not recomputed\n")
+    monkeypatch.undo()
+    monkeypatch.setenv("ODBENCH_CACHE_DIR", str(tmp_path / "odbench-cache"))
+    assert odbench_eval([*argv[:-1], str(tmp_path / "elsewhere.json")]) == 0
+    assert "embeddings read from the cache" in capsys.readouterr().out
+
+
+def test_a_zero_size_layer_is_our_one_line_without_torch_s_warning(model, dataset, tmp_path):
+    path, _ = model
+    proc = run_console("odbench-eval", "--model", f"{path}:Flat", "--model-arg", "dim=0",
+                       "--dataset", dataset, "--output", tmp_path / "r.json")
+    assert_one_line_error(proc, "encode_images returned embeddings of dimension 0")

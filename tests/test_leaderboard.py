@@ -210,9 +210,11 @@ def test_every_ranking_problem_is_a_rejection_reason():
 
 
 def test_every_reason_is_tested():
-    # the others have tests of their own below, and in test_leaderboard_trust.py
+    # the others have tests of their own below, in test_leaderboard_trust.py and (issue #20's)
+    # in test_leaderboard_tiers.py
     assert set(REASONS) - set(TAMPER) == {"dataset-unavailable", "duplicate-submission", "duplicate-rankings",
-                                          "symlink", "not-reproduced"}
+                                          "symlink", "not-reproduced", "near-duplicate", "oracle-like",
+                                          "future-date"}
 
 
 def test_a_dataset_registered_under_the_wrong_version_is_unavailable(valid, dataset, tmp_path):
@@ -244,8 +246,10 @@ def test_leaderboard_markdown(repo, capsys):
     print(text)
     assert "`odbench leaderboard`" in text.splitlines()[0]
     assert f"## {NAME} v{VERSION}" in text
-    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
-    assert len(rows) == 2 and rows[0].startswith("| 1 |") and rows[1].startswith("| 2 |")
+    ranked, unranked = text.split(f"### Self-reported on {NAME} v{VERSION} (unranked)")
+    rows = [line for line in ranked.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 1 and rows[0].startswith("| 1 |")      # better.json is self-reported: unranked
+    assert "| `my_encoder.py:MyEncoder` (seed=7) | n/a | no | self-reported |" in unranked
     assert "`mock:random` (seed=1) (untrained) | 1.2M |" in text
     assert "[good.json](submissions/odbench-tiny/good.json)" in text and "| 2024-05-01 |" in text
     assert "[submissions/odbench-tiny/tampered.json](submissions/odbench-tiny/tampered.json) **metric-mismatch**" in text
@@ -262,12 +266,12 @@ def test_leaderboard_is_deterministic(repo):
 def test_render_orders_by_odmap_then_spec(valid, registry, tmp_path):
     outcome = verify({"x.json": valid}, tmp_path, registry)
     [entry] = outcome.accepted
-    other = dataclasses.replace(entry.doc, model=dataclasses.replace(entry.doc.model, spec="a:first"))
+    other = dataclasses.replace(entry.doc, model=dataclasses.replace(entry.doc.model, spec="mock:pil"))
     # same numbers, earlier spec: ranked first (as a file it would be a duplicate-rankings
     # rejection; render only orders what it gets)
     outcome.accepted.append(dataclasses.replace(entry, path=tmp_path / "y.json", shown="y.json", doc=other))
     text = render(outcome, tmp_path)
-    assert text.index("`a:first`") < text.index("`mock:random`")
+    assert text.index("`mock:pil`") < text.index("`mock:random`")
 
 
 def test_check_passes_on_a_fresh_leaderboard_and_writes_nothing(repo, capsys):

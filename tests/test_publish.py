@@ -1,6 +1,7 @@
 """Publishing to the hub, tested up to the network boundary with a fake HfApi."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -86,10 +87,14 @@ def test_refuses_to_move_an_existing_tag(folder):
     assert api.tags == {"v1.0.0": "abc123"}
 
 
-def test_refuses_bad_folders(tmp_path, folder):
+def test_refuses_bad_folders(tmp_path, folder, monkeypatch):
     with pytest.raises(PublishError, match="not a dataset folder"):
         publish_folder(tmp_path, "org/x", api=FakeHfApi())
+    with pytest.raises(ValueError, match="not semver"):     # today's builder refuses it up front
+        build(tmp_path / "refused", version="1.0")
+    monkeypatch.setattr("dataset_builders.hf_folder.SEMVER", re.compile(".*"))   # as an older builder wrote it
     bad = build(tmp_path / "bad", version="1.0")
+    monkeypatch.undo()
     with pytest.raises(PublishError, match="not semver"):
         publish_folder(bad, "org/x", api=FakeHfApi())
     tampered = build(tmp_path / "tampered")

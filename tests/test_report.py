@@ -78,3 +78,10 @@ def test_without_matplotlib_the_message_says_what_to_install(one_result, tmp_pat
     assert odbench(["report", str(one_result), "--output", str(tmp_path / "r.md")]) == 2
     assert "pip install 'odbench[report]'" in capsys.readouterr().err
     assert not (tmp_path / "r.md").exists()
+
+
+def test_an_output_named_png_is_refused_before_anything_is_written(one_result, tmp_path, capsys):
+    assert odbench(["report", str(one_result), "--output", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err == (f"error: --output {tmp_path / 'x.png'} names the PNG; name the markdown "
+                                       f"file, e.g. --output {tmp_path / 'x.md'} (the PNG goes beside it)\n")
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "x.md").exists()

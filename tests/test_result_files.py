@@ -135,3 +135,53 @@ def test_rankings_are_checked_as_the_schema_says_without_jsonschema_over_every_l
         assert schema_problem(broken) == _schema_problem(broken)     # what jsonschema says of it
     assert "lacks the required field 't2i'" in schema_problem({**doc, "rankings": {"i2t": {}}})
     assert "must be an object" in schema_problem({**doc, "rankings": {**doc["rankings"], "t2i": []}})
+
+
+# ---- validate recomputes what it can, and checks every file -----------------------------------
+
+def test_validate_recomputes_the_metrics_from_the_source_folder(valid, dataset, tmp_path):
+    path = tmp_path / "ok.json"
+    path.write_text(dump(_set(copy.deepcopy(valid), "benchmark/source", str(dataset))))
+    proc = run_console("odbench", "validate", path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith("; checked: JSON, schema, rankings hash, and every metric and interval recomputed "
+                                "from the rankings on odbench-tiny@0.0.1\n")
+
+
+def test_validate_refuses_a_hand_edited_headline_metric(valid, dataset, tmp_path):
+    path = tmp_path / "edited.json"
+    edited = _set(copy.deepcopy(valid), "metrics/odmap@10", 0.99)
+    path.write_text(dump(edited))
+    proc = run_console("odbench", "validate", path, "--dataset", f"odbench-tiny@0.0.1={dataset}")
+    assert_one_line_error(proc, f"error: {path}: metric-mismatch: metrics.odmap@10: "
+                                f"reported 0.99, recomputed {valid['metrics']['odmap@10']!r}")
+
+
+def test_validate_says_what_it_could_not_check(valid, tmp_path):
+    path = tmp_path / "elsewhere.json"
+    path.write_text(dump(valid))      # source "odbench-tiny": no folder, and no --dataset
+    proc = run_console("odbench", "validate", path)
+    assert proc.returncode == 0 and proc.stdout.endswith(
+        "; checked: JSON, schema, rankings hash; not checked: the metrics and intervals (odbench-tiny@0.0.1 "
+        "cannot be loaded here: pass --dataset odbench-tiny@0.0.1=PATH)\n")
+
+
+def test_validate_checks_every_file_and_fails_if_any_fails(valid, tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(dump(valid))
+    bad.write_text("{")
+    proc = run_console("odbench", "validate", bad, tmp_path / "missing.json", good, "/dev/zero")
+    assert proc.returncode == 2
+    assert [line.split(": ")[1] for line in proc.stderr.splitlines()] == [str(bad), str(tmp_path / "missing.json"),
+                                                                         "/dev/zero"]
+    assert "/dev/zero: is not a regular file, so not a result file" in proc.stderr
+    assert proc.stdout.startswith(f"{good}: valid (")
+
+
+def test_validate_refuses_a_hand_edited_interval(valid, dataset, tmp_path):
+    path = tmp_path / "edited.json"
+    edited = copy.deepcopy(valid)
+    edited["intervals"]["metrics"]["odmap@10"] = [0.0, 1.0]
+    path.write_text(dump(edited))
+    proc = run_console("odbench", "validate", path, "--dataset", f"odbench-tiny@0.0.1={dataset}")
+    assert_one_line_error(proc, f"error: {path}: interval-mismatch: intervals.metrics.odmap@10")

@@ -130,3 +130,20 @@ def test_missing_reference_weights_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(ref, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(EncoderError, match="packaged weights .* are missing"):
         load_encoder("odbench:baseline")
+
+
+def test_the_weights_file_follows_the_umask(tmp_path):
+    import os
+
+    import torch
+
+    from odbench_train.loop import save_weights
+
+    old = os.umask(0o022)
+    try:
+        path = save_weights(torch.nn.Linear(2, 2), tmp_path / "model.safetensors")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644        # safetensors' own save_file makes it 0600
+    from safetensors.torch import load_file
+    assert set(load_file(path)) == {"weight", "bias"}

@@ -42,7 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--overwrite", action="store_true")
     a = ap.parse_args(argv)
-    n = {s: c for s, c in (("train", a.train), ("val", a.val), ("test", a.test)) if c > 0}
+    counts = {"train": a.train, "val": a.val, "test": a.test}
+    negative = [s for s, c in counts.items() if c < 0]
+    if negative or not any(counts.values()):
+        what = f"--{negative[0]} is negative" if negative else "every split has 0 images"
+        print(f"pictoworld: error: {what}: give --train, --val or --test a positive count", file=sys.stderr)
+        return 2
+    n = {s: c for s, c in counts.items() if c > 0}
     corr = {"train": a.train_correlation, "val": a.val_correlation, "test": a.test_correlation}
     t0 = time.time()
     try:

@@ -7,7 +7,7 @@ import argparse
 import json
 import time
 
-from ..errors import ODBenchError
+from ..errors import DamagedRow, ODBenchError
 from .common import quiet_libraries, resolve_device, user_errors
 
 EXIT_FAILED = 1
@@ -35,7 +35,7 @@ def add_parser(subparsers, name: str, summary: str) -> None:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     quiet_libraries()
-    from ..data import load_benchmark, read_manifest
+    from ..data import load_benchmark, locate_damage, read_manifest
     from ..dataset_format import check_split_name, dataset_splits
     from ..files import write_atomic
     from ..validity import check_benchmark
@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
     splits = [args.split] if args.split else dataset_splits(read_manifest(args.dataset, revision=args.revision))
     reports = {}
     for split in splits:
-        benchmark = load_benchmark(args.dataset, revision=args.revision, split=split)
+        try:
+            benchmark = load_benchmark(args.dataset, revision=args.revision, split=split)
+        except DamagedRow as exc:
+            raise locate_damage(args.dataset, exc) from None
         report = check_benchmark(benchmark, seed=args.seed, device=resolve_device(args.device))
         heading = f"split {split}: " if len(splits) > 1 else ""
         print(f"{heading}{report.benchmark} ({report.caption_style} captions, SPEC v{benchmark.spec_version}), "

@@ -6,6 +6,8 @@ import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
+from ..errors import ODBenchError
+from ..escaping import one_line
 from .common import quiet_libraries, resolve_device, user_errors
 
 if TYPE_CHECKING:   # the results module loads jsonschema: imported when a result exists
@@ -71,6 +73,24 @@ def summary_table(doc: ResultDocument) -> str:
     return "\n".join(lines)
 
 
+def _rerun_hint(cache) -> str:
+    if cache is not None and cache.stored is not None:
+        return (f"the embeddings are cached ({cache.stored}): rerun the same command with --output "
+                f"naming a folder with space and they are read back, not recomputed")
+    return "the embeddings were not cached: free space or name another --output, and rerun"
+
+
+def warn_if_tied(doc: ResultDocument) -> None:
+    """One warning line when most ranked lists are one tie: the result then says more about the
+    gallery order than about the model (constant or zero embeddings)."""
+    tied = doc.run.tied_queries or 0
+    total = sum(len(lists) for lists in doc.rankings.values())
+    if total and 2 * tied >= total:
+        print(f"warning: {tied} of {total} queries rank a list whose scores all tie (constant or zero "
+              f"embeddings?): those lists are in gallery order, not the model's; run.tied_queries "
+              f"records it", file=sys.stderr)
+
+
 @user_errors
 def run(args: argparse.Namespace) -> int:
     from .. import results
@@ -93,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
     # under torchrun: join the group; each process gets its own GPU (or shares the CPU, gloo)
     config = dataclasses.replace(settings, device=distributed.init_from_environment(resolve_device(args.device)))
     from ..cache import EmbeddingCache, VerifiedDatasets, default_cache_dir
-    from ..data import load_benchmark
+    from ..data import load_benchmark, locate_damage
     from ..encoders import parse_model_args
-    from ..errors import EncoderError
+    from ..errors import DamagedRow, EncoderError
     from ..evaluate import build_encoder, evaluate
     from ..queries import build_query_sets
 
@@ -111,12 +131,21 @@ def run(args: argparse.Namespace) -> int:
         queries = build_query_sets(benchmark)
         doc = evaluate(loaded, benchmark, queries, config, dataset_source=args.dataset or benchmark.name,
                        cache=cache, draws=args.draws, draw_seed=args.draw_seed)
+    except DamagedRow as exc:
+        raise locate_damage(args.dataset, exc) from None
     except SystemExit as exc:   # raised by the model's code (ours never exits): not a success
         raise EncoderError(f"{args.model} called exit({exc.code!r}) while it was built or run; "
                            f"no result was written") from None
     if not distributed.is_main():    # every process holds the same document; rank 0 writes it
         return 0
-    results.save(doc, output, overwrite=args.overwrite, validated=True)   # evaluate validated it
+    if cache is not None and cache.warning:
+        print(f"warning: {cache.warning}", file=sys.stderr)
+    warn_if_tied(doc)
+    try:
+        results.save(doc, output, overwrite=args.overwrite, validated=True)   # evaluate validated it
+    except OSError as exc:   # checked writable up front; a full disk can still fail here
+        raise ODBenchError(f"cannot write {one_line(output)} ({exc.strerror or type(exc).__name__}); "
+                           + _rerun_hint(cache)) from None
     print(summary_table(doc))
     if cache is not None:
         print(cache.status)

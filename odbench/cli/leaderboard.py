@@ -26,6 +26,10 @@ def add_parser(subparsers, name: str, summary: str) -> None:
                    help="also re-run every model the repository can build from its spec (odbench:baseline, "
                         "odbench:mitigated, untrained open_clip:ARCH, mock:) up to --max-params, and reject "
                         "it unless the rankings and weights hashes are identical (CPU)")
+    p.add_argument("--allow-download", action="store_true",
+                   help="with --reproduce: also re-run public pretrained weights at a fixed revision "
+                        "(hf:ORG/NAME@COMMIT, open_clip:ARCH/TAG) from the local hub cache, downloading what "
+                        "is missing unless HF_HUB_OFFLINE=1 (a maintainer's run; CI never downloads)")
     p.add_argument("--max-params", type=int, default=None, metavar="N",
                    help="with --reproduce: largest model to re-run, in parameters (default: CI's limit, "
                         "20000000)")
@@ -56,12 +60,15 @@ def run(args: argparse.Namespace) -> int:
     from ..files import check_output_path, write_atomic
     from ..leaderboard.checks import find_submissions, reproduction_check, verify_all
     from ..leaderboard.datasets import DatasetRegistry
+    from ..leaderboard.identity import DUPLICATES, HISTORY_ORDER, history_order
     from ..leaderboard.markdown import render
     from ..reproduce import CI_MAX_PARAMETERS
 
     submissions, output = Path(args.submissions), Path(args.output)
     if not submissions.is_dir():
         raise ODBenchError(f"submissions folder not found: {one_line(submissions)}")
+    if args.allow_download and not args.reproduce:
+        raise ODBenchError("--allow-download only applies with --reproduce")
     if args.max_params is not None and not args.reproduce:
         raise ODBenchError("--max-params only applies with --reproduce")
     if args.max_params is not None and args.max_params < 0:
@@ -71,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         check_output_path(Path(args.html) / "index.html", overwrite=True, option="--html")
     registry = DatasetRegistry.of_submissions(submissions, args.dataset)
-    paths = find_submissions(submissions)
+    order = history_order(find_submissions(submissions), submissions)
+    paths = order.paths       # precedence between duplicates: who entered the history first
     shown = {p: (submissions / p.relative_to(submissions)).as_posix() for p in paths}
     reproducer, reproduced = None, []
 
@@ -81,10 +89,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.reproduce:
         limit = CI_MAX_PARAMETERS if args.max_params is None else args.max_params
-        reproducer = reproduction_check(limit, report)
+        reproducer = reproduction_check(limit, report, allow_download=args.allow_download)
     outcome = verify_all(paths, registry, shown=shown, reproducer=reproducer)
     for r in outcome.rejected:
         print(r.line(), file=sys.stderr, flush=True)
+    if order.basis != HISTORY_ORDER and any(r.reason in DUPLICATES for r in outcome.rejected):
+        print(f"note: duplicates were decided by {order.basis}; with full history (git clone without "
+              f"--depth) the earlier-committed file wins", file=sys.stderr)
     text = render(outcome, output.parent)
     summary = f"{len(outcome.accepted)} accepted, {len(outcome.rejected)} rejected"
     if args.reproduce:

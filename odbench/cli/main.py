@@ -24,7 +24,7 @@ class Subcommand:
 
 SUBCOMMANDS: Registry[Subcommand] = Registry("subcommand")
 SUBCOMMANDS.register("eval", Subcommand("evaluate a model (same as odbench-eval)", "odbench.cli.eval:add_parser"))
-SUBCOMMANDS.register("validate", Subcommand("validate result documents (schema and rankings hash)",
+SUBCOMMANDS.register("validate", Subcommand("validate result documents (schema, rankings hash, recomputed metrics)",
                                             "odbench.cli.validate:add_parser"))
 SUBCOMMANDS.register("check-benchmark", Subcommand("score the label oracle and planted shortcuts (SPEC section 8)",
                                                    "odbench.cli.check_benchmark:add_parser"))

@@ -5,6 +5,7 @@ import collections.abc
 import difflib
 import inspect
 import json
+import math
 import types
 from pathlib import PurePath
 from typing import Any, Literal, Union, get_args, get_origin
@@ -103,11 +104,24 @@ def convert_arg(value: str, annotation: Any) -> Any:
         if value.strip().lower() in _FALSE:
             return False
         raise _Unconvertible("a bool (true or false)")
-    if annotation in (int, float):
+    if annotation is int:
         try:
-            return annotation(value)
+            number = int(value)
         except ValueError:
-            raise _Unconvertible(f"{'an int' if annotation is int else 'a float'}") from None
+            raise _Unconvertible("an int") from None
+        # Python ints are unbounded, tensors' sizes and seeds are not: refuse here, in one line,
+        # what would fail later deep inside torch
+        if not -2**63 <= number < 2**63:
+            raise _Unconvertible("an int between -2**63 and 2**63 - 1")
+        return number
+    if annotation is float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise _Unconvertible("a float") from None
+        if not math.isfinite(number):
+            raise _Unconvertible("a finite float")
+        return number
     if isinstance(annotation, type) and issubclass(annotation, PurePath):
         return annotation(value).expanduser()
     container = origin or annotation

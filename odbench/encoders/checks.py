@@ -20,7 +20,7 @@ def check_output(
     what: Literal["image", "text"],
     expected_dim: int | None = None,
 ) -> torch.Tensor:
-    """Check one batch of embeddings and return it as a detached float32 tensor ``[n, d]``.
+    """Check one batch of embeddings and return it as a detached float32 (or float64) tensor ``[n, d]``.
 
     ``expected_dim`` is the dimension of the other modality's embeddings, when already known:
     images and captions must live in the same space to be compared.
@@ -55,4 +55,5 @@ def check_output(
         raise EncoderError(
             f"{where} returned {bad} non-finite value(s) (NaN or inf) in {rows} of {n} embeddings"
         )
-    return tensor.detach().to(torch.float32)
+    # float64 stays float64 until normalised: huge values would overflow a float32 cast
+    return tensor.detach() if tensor.dtype == torch.float64 else tensor.detach().to(torch.float32)

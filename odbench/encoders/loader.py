@@ -21,6 +21,7 @@ import os
 import pkgutil
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from odbench.encoders.arguments import typed_kwargs
 from odbench.encoders.protocol import Encoder, missing_methods
 from odbench.encoders.registry import builtin_examples, get_builtin, suggest_builtin
 from odbench.errors import EncoderError
+from odbench.escaping import one_line
+from odbench.user_code import user_code_sha256
 
 _FORMS = "expected 'package.module:Class', 'path/to/file.py:Class' or a built-in name ({})"
 
@@ -49,6 +52,7 @@ class LoadedEncoder:
     untrained: bool
     revision: str | None = None  # the hub commit of the weights, for encoders that know it (hf:)
     mteb: dict[str, Any] | None = None  # what MTEB's registry says of the model (mteb:)
+    code_hash: str | None = None  # odbench.user_code.user_code_sha256() once the model was built
 
     def identity(self) -> dict[str, Any]:
         """JSON-ready model identity: exactly the keys of the result schema's ``model`` object
@@ -251,11 +255,16 @@ def _instantiate(obj: Any, args: dict[str, Any], spec: str) -> Encoder:
 
     kwargs = typed_kwargs(obj, args, spec, what)
     try:
-        encoder = obj(**kwargs)
+        with warnings.catch_warnings():
+            # torch.nn.init warns about a zero-size layer (a dimension of 0); check_output then
+            # says what is wrong with the embeddings, in one line of ours
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors is a no-op")
+            encoder = obj(**kwargs)
     except EncoderError:
         raise  # adapters raise their own clear messages
     except Exception as exc:
-        raise EncoderError(f"constructing {what} (from {spec}) raised {type(exc).__name__}: {exc}") from exc
+        raise EncoderError(f"constructing {what} (from {spec}) raised {type(exc).__name__}: "
+                           f"{one_line(exc, 300)}") from exc
     missing = missing_methods(encoder)
     if missing:
         raise _not_an_encoder(spec, f"{what}(...) returned a {type(encoder).__name__}, which", missing)
@@ -294,4 +303,5 @@ def _identify(encoder: Encoder, spec: str, args: dict[str, Any], target: str) ->
         untrained=bool(getattr(encoder, "untrained", False)),
         revision=revision if isinstance(revision, str) and revision else None,
         mteb=dict(mteb) if isinstance(mteb, dict) else None,
+        code_hash=user_code_sha256(),     # after construction: what the model imported is loaded
     )

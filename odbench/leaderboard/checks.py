@@ -17,10 +17,12 @@ from ..escaping import one_line
 from ..hashing import canonical_json
 from ..intervals import DEFAULT_DRAWS, DEFAULT_SEED, DrawValues, draw_values, interval_report, source_counts
 from ..metrics import MetricReport, query_scores, report_of
+from ..queries import QuerySets
 from ..rankings import RankingError
 from ..results import InvalidDocument, ResultDocument
 from .datasets import DATASETS_FILE, DatasetRegistry
 from .rejection import Rejection
+from .tiers import check_trust
 
 TOLERANCE = 1e-6
 LEADERBOARD_K = 10        # CONTRIBUTING: every ranked list holds the top 10
@@ -112,6 +114,15 @@ def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument
     if doc.run.k != LEADERBOARD_K:
         raise Rejection("wrong-length", f"run.k is {doc.run.k}; the leaderboard takes the top "
                         f"{LEADERBOARD_K} of every query (odbench-eval --k {LEADERBOARD_K})")
+    report, values = recompute(doc, benchmark, queries)
+    return doc, report, values
+
+
+def recompute(doc: ResultDocument, benchmark: Benchmark, queries: QuerySets) -> tuple[MetricReport, DrawValues]:
+    """Recompute a document's metrics (and its intervals, when it has them) from its rankings on
+    `benchmark`; raise Rejection (`metric-mismatch`, `interval-mismatch` or a ranking problem)
+    on any difference. Returns the report and its values on SPEC 9's default draws (also
+    `odbench validate`'s check)."""
     try:
         scores = query_scores(benchmark, queries, doc.rankings, list_length=doc.run.k)
     except RankingError as exc:   # its reason is one of REASONS
@@ -129,7 +140,7 @@ def check_document(data: Any, registry: DatasetRegistry) -> tuple[ResultDocument
             draw_values(scores, _counts(benchmark, draws, seed), seed=seed)
         _raise_differences("interval-mismatch",
                            differences(doc.intervals, interval_report(own, report.metrics).as_dict(), "intervals"))
-    return doc, report, values
+    return report, values
 
 
 def _raise_differences(reason: str, diffs: list[str]) -> None:
@@ -187,6 +198,8 @@ def verify_all(paths: Iterable[Path], registry: DatasetRegistry, *,
                 raise Rejection("duplicate-rankings", f"same rankings (sha256 {doc.rankings_sha256[:12]}...) "
                                 f"on {dataset} as the earlier {first_rankings[rankings_key]}: one result is "
                                 f"listed once, under the model that produced it")
+            check_trust(doc, entry.report, *registry.get(b.name, b.version),
+                        earlier=[(e.shown, e.doc) for e in outcome.accepted])   # tiers.py
             if reproducer is not None:
                 reproducer(entry, registry)
             first_of[entry.identity] = name
@@ -198,12 +211,17 @@ def verify_all(paths: Iterable[Path], registry: DatasetRegistry, *,
 
 
 def reproduction_check(max_parameters: int,
-                       report: Callable[[str, str], None] = lambda shown, status: None) -> Reproducer:
+                       report: Callable[[str, str], None] = lambda shown, status: None, *,
+                       allow_download: bool = False) -> Reproducer:
     """A `reproducer` for `verify_all`: re-run each model this repository can build whose
-    parameter count is at most `max_parameters`; `report(shown, status)` hears about each file."""
+    parameter count is at most `max_parameters` (with `allow_download`, also public weights at
+    a fixed revision: `reproduce.public_weights`); `report(shown, status)` hears about each file."""
     def check(entry: Accepted, registry: DatasetRegistry) -> None:
         doc, b = entry.doc, entry.doc.benchmark
-        why_not = reproduce.why_not_rebuildable(doc.model.spec, doc.model.args)
+        why_not = reproduce.why_not_rebuildable(doc.model.spec, doc.model.args, allow_download=allow_download)
+        if why_not is not None and not allow_download and reproduce.public_weights(
+                doc.model.spec, doc.model.args) is None:
+            why_not += " (public weights at a fixed revision: --allow-download re-runs it)"
         if why_not is not None:
             report(entry.shown, f"not re-run: {why_not}")
             return
@@ -216,7 +234,7 @@ def reproduction_check(max_parameters: int,
                                 f"limit of {reproduce.parameter_text(max_parameters)} (--max-params)")
             return
         try:
-            reproduce.rerun(doc, *registry.get(b.name, b.version))
+            reproduce.rerun(doc, *registry.get(b.name, b.version), allow_download=allow_download)
         except reproduce.NotReproduced as exc:
             raise Rejection("not-reproduced", str(exc)) from None
         report(entry.shown, f"reproduced (rankings sha256 {doc.rankings_sha256[:12]}..., "

@@ -8,6 +8,7 @@ the folder can be served or opened as it is. Everything a submission says goes t
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -22,6 +23,7 @@ from ..intervals import bounds
 from ..results import HEADLINE_METRICS
 from .checks import Accepted, Outcome
 from .markdown import odmap_with_interval, ranked_sections, ranks
+from .tiers import SELF_REPORTED
 
 RESULTS_FOLDER = "results"
 # Colour-blind-safe palette (Okabe-Ito), repeated when a section has more models.
@@ -79,8 +81,13 @@ document.querySelectorAll("table.board").forEach(function (table) {
 
 def write_page(outcome: Outcome, folder: str | Path, submissions: str | Path) -> Path:
     """Write DIR/index.html and copy every accepted result file to DIR/results/ (under its path
-    relative to `submissions`); copies of earlier runs are removed first. Returns the page."""
+    relative to `submissions`); copies of earlier runs are removed first. Returns the page.
+    Files are named relative to the submissions folder: a page is published, the machine's
+    folders (an absolute --submissions) are not."""
     folder, submissions = Path(folder), Path(submissions)
+    outcome = dataclasses.replace(
+        outcome, accepted=[dataclasses.replace(e, shown=_relative(e.path, submissions)) for e in outcome.accepted],
+        rejected=[dataclasses.replace(r, shown=_relative(r.path, submissions)) for r in outcome.rejected])
     links: dict[Path, str] = {}
     copies = folder / RESULTS_FOLDER
     if copies.is_dir():
@@ -93,10 +100,18 @@ def write_page(outcome: Outcome, folder: str | Path, submissions: str | Path) ->
     return write_atomic(folder / "index.html", render_page(outcome, links), overwrite=True)
 
 
+def _relative(path: Path, submissions: Path) -> str:
+    try:
+        return (Path(submissions.name) / path.relative_to(submissions)).as_posix()
+    except ValueError:
+        return path.name
+
+
 def render_page(outcome: Outcome, links: Mapping[Path, str]) -> str:
     """The page as text: same outcome and links -> same bytes. `links` maps a result file's
     path to the relative address the page links it under."""
     sections = ranked_sections(outcome)
+    unranked = {(n, v): entries for n, v, entries in ranked_sections(outcome, self_reported=True)}
     body = ["<h1>ODBench leaderboard</h1>",
             "<p>Ranked by ODmAP@10 (higher is better), with its 95% interval over source scenes (SPEC 9: "
             "1000 draws, seed 0) and each model's rank interval (from 1 + the models separable from it and "
@@ -104,10 +119,17 @@ def render_page(outcome: Outcome, links: Mapping[Path, str]) -> str:
             "rate) are better when lower. Every number is recomputed from the submitted rankings and the "
             "dataset. Click a column header to sort by it. <b>reproduced</b>: "
             + "; ".join(f"<i>{k}</i>: {html_text(v, 300)}" for k, v in _REPRODUCED.items()) + ".</p>"]
-    if not sections:
+    body.append("<p><b>Tiers</b>: only <i>verified</i> (re-run by CI) and <i>reproducible</i> (public weights "
+                "at a fixed revision, re-run by a maintainer) results are ranked; <i>self-reported</i> ones are "
+                "listed apart, unranked (see CONTRIBUTING.md, Verification tiers).</p>")
+    if not sections and not unranked:
         body.append("<p>No accepted submissions yet.</p>")
     for index, (name, version, entries) in enumerate(sections):
         body.append(_section(index, name, version, entries, links))
+        if (name, version) in unranked:
+            body.append(_self_reported(index, name, version, unranked.pop((name, version)), links))
+    for index, ((name, version), entries) in enumerate(sorted(unranked.items()), len(sections)):
+        body.append(_self_reported(index, name, version, entries, links))   # versions with no ranked row
     body.append("<h2>Rejected submissions</h2>")
     if outcome.rejected:
         body.append("<ul class=\"rejected\">" + "".join(
@@ -166,6 +188,37 @@ def _section(index: int, name: str, version: str, entries: list[Accepted], links
             f"<div class=\"plots\">{_scatter(entries, colours)}</div>"
             f"<h3>Per pair: odmap@10 of each model</h3><div class=\"plots\">{_pair_bars(entries, colours)}</div>"
             "</section>")
+
+
+def _self_reported(index: int, name: str, version: str, entries: list[Accepted], links: Mapping[Path, str]) -> str:
+    """The unranked table of one dataset version's self-reported results, by model spec."""
+    head = [("model", "text"), ("params", "number"), ("tier", "text")] + [(m, "number") for m in HEADLINE_METRICS] \
+        + [("date", "text"), ("result file", "text")]
+    rows = []
+    for e in sorted(entries, key=lambda e: (e.doc.model.spec, e.shown)):
+        m, model = e.report.metrics, e.doc.model
+        label = _label(e)
+        cells = [f"<td class=\"text model\" data-sort=\"{html_text(label)}\"><code>{html_text(label)}</code></td>",
+                 _num_cell(model.num_parameters, reproduce.parameter_text(model.num_parameters)),
+                 f"<td class=\"text\" data-sort=\"{SELF_REPORTED}\">{SELF_REPORTED}</td>",
+                 _num_cell(m.get("odmap@10"), odmap_with_interval(e))]
+        for key in HEADLINE_METRICS[1:]:
+            value = m.get(key)
+            cells.append(_num_cell(value, "n/a" if value is None else f"{value:.{2 if key == 'rsum' else 4}f}"))
+        date = e.doc.run.date[:10]
+        href = quote(links.get(e.path, e.path.name), safe="/")
+        cells += [f"<td class=\"text\" data-sort=\"{html_text(date)}\">{html_text(date)}</td>",
+                  f"<td class=\"text\" data-sort=\"{html_text(e.shown)}\"><a href=\"{href}\">"
+                  f"{html_text(e.path.name)}</a></td>"]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    table = ("<table class=\"board\"><thead><tr>"
+             + "".join(f"<th data-type=\"{kind}\" class=\"{'text' if kind == 'text' else ''}\" "
+                       f"title=\"sort by {label}\">{label}</th>" for label, kind in head)
+             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    return (f"<section id=\"selfreported-{index}\" class=\"selfreported\">"
+            f"<h3>Self-reported on {html_text(name)} v{html_text(version)} (unranked)</h3>"
+            "<p>Nobody can re-run these models: the numbers follow from the rankings, the model behind them is "
+            f"the submitter's word.</p><div class=\"scroll\">{table}</div></section>")
 
 
 def _label(e: Accepted) -> str:

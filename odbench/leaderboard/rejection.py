@@ -18,8 +18,11 @@ REASONS: dict[str, str] = {
     "unknown-id": "a ranked list names an id that is not in the direction's gallery",
     "metric-mismatch": "a reported metric differs from the recomputed one by more than 1e-6",
     "interval-mismatch": "a reported interval (SPEC 9) differs from the recomputed one by more than 1e-6",
-    "duplicate-submission": "an earlier accepted file (by path) has the same model spec, args, weights_hash and dataset version",
-    "duplicate-rankings": "an earlier accepted file (by path) has the same rankings hash on the same dataset version",
+    "duplicate-submission": "an earlier accepted file (earlier in git history, then by path) has the same model spec, args, weights_hash and dataset version",
+    "duplicate-rankings": "an earlier accepted file (earlier in git history, then by path) has the same rankings hash on the same dataset version",
+    "near-duplicate": "most top-10 lists hold the same items as those of an earlier accepted file on the same dataset version",
+    "oracle-like": "a self-reported result ranks like the label oracle (SPEC 8) or at its ceiling; only a reproducible model may",
+    "future-date": "run.date is later than the time of the check",
     "not-reproduced": "re-running the model from its spec gives other rankings or another model identity",
 }
 
