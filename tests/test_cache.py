@@ -107,7 +107,7 @@ def test_concurrent_writers_never_show_half_an_entry(tmp_path):
 def test_a_verified_folder_is_not_hashed_again_until_a_file_changes(dataset, tmp_path, monkeypatch):
     calls = []
     real = data.verify_content_hashes
-    monkeypatch.setattr(data, "verify_content_hashes", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(data, "verify_content_hashes", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     memo = VerifiedDatasets(tmp_path)
     data.load_benchmark(dataset, verified=memo)
     data.load_benchmark(dataset, verified=memo)
@@ -142,7 +142,7 @@ def modified_images(dataset, tmp_path):
 def test_a_first_run_decodes_each_image_once_and_checks_its_hash_then(dataset, tmp_path, monkeypatch):
     hashed, decoded = [], []
     verify, getitem = data.verify_content_hashes, evaluate._ImageRows.__getitem__
-    monkeypatch.setattr(data, "verify_content_hashes", lambda tables, m: hashed.extend(tables) or verify(tables, m))
+    monkeypatch.setattr(data, "verify_content_hashes", lambda tables, m, **kw: hashed.extend(tables) or verify(tables, m, **kw))
     monkeypatch.setattr(evaluate._ImageRows, "__getitem__", lambda self, i: decoded.append(i) or getitem(self, i))
     assert run_eval(dataset, tmp_path / "a.json") == 0
     assert "images" not in hashed and "captions" in hashed        # the images: while encoding
