@@ -11,7 +11,7 @@ from odbench.cli.main import main as odbench
 from odbench.data import EMBEDDED_DIR
 from odbench.validity import check_benchmark, label_embeddings
 
-from tiny_dataset import tiny_benchmark, write_tiny_dataset
+from tiny_dataset import KEY, scene_rows, tiny_benchmark, write_tiny_dataset
 
 
 def test_label_embeddings_are_indicators_with_a_planted_partner():
@@ -64,3 +64,115 @@ def test_rows_and_ceiling():
 def test_a_missing_dataset_is_a_one_line_error(tmp_path, capsys):
     assert odbench(["check-benchmark", str(tmp_path / "nowhere")]) == 2
     assert capsys.readouterr().err.startswith("error: dataset not found")
+
+
+# ---- the gates, one dataset each --------------------------------------------------------------
+# SPEC section 8's gates, each failed by a dataset built for it: `odbench check-benchmark`
+# exits 1 and prints a FAIL line for that gate and PASS for the others.
+#
+# The datasets are exhaustive scenes (tiny_dataset.scene_rows) around a "hub" object with
+# selected partners, where the planted shortcut's effect can be worked out: a query that holds
+# the hub but lacks its partners leans towards items that have them, so an item holding the hub
+# and many partners overtakes the relevant ones at a small α, the query's own original (hub and
+# one partner) at a middle α, and an item with one partner and an unrelated object only near
+# α 0.9. An image-tower shortcut moves the image-to-text rankings, whose traps are captions; a
+# text-tower shortcut the text-to-image ones, whose traps are images. A source without captions,
+# or an edited caption without its image, makes a trap for one tower only.
+
+PARTNERS = [f"p{i}" for i in range(1, 9)]
+DOG_PAIRS = [("dog", p) for p in PARTNERS]
+
+
+def decorrelate(hub: str, removed: str, parts: str = "both") -> tuple:
+    return ("decorrelate", removed, sorted([hub, removed]), parts)
+
+
+def control(removed: str, parts: str = "both") -> tuple:
+    return ("control", removed, None, parts)
+
+
+def hub(name: str, partner: str, n_duplicates: int, extra: list | tuple = ()) -> list[tuple]:
+    """A source with the hub and one partner (decorrelate edit, removing the partner), plus
+    `n_duplicates` caption-less sources holding the hub alone: more relevant images, no captions."""
+    return [(f"S{name}", [name, partner], 1, [decorrelate(name, partner)]),
+            *[(f"D{name}{i}", [name], 0, []) for i in range(n_duplicates)], *extra]
+
+
+CONTROL = [("C", ["cat", "mouse"], 1, [control("mouse")])]          # untouched by any shortcut
+ALL_PARTNERS = ("T", ["dog", *PARTNERS], 1, [])                      # overtakes at α 0.3 (both towers)
+ONE_PARTNER_AND_MORE = ("U", ["dog", "p1", "x"], 1, [])              # overtakes near α 0.9 (both towers)
+PASSES = [("S1", ["dog", "p1"], 1, [decorrelate("dog", "p1")]), ("S2", ["dog", "p2"], 1, [decorrelate("dog", "p2")]),
+          ALL_PARTNERS, ONE_PARTNER_AND_MORE, *CONTROL]
+
+GATE_DATASETS = {
+    # Without T's caption nothing overtakes at α 0.3 in the image tower: odmap@10 stays at 1.
+    "image tower falls": (
+        [("T", ["dog", *PARTNERS], 0, []) if s is ALL_PARTNERS else s for s in PASSES], DOG_PAIRS,
+        "FAIL  image tower falls: odmap@10 1.000 > 1.000 > 0.812 > 0.529 must fall strictly as α rises"),
+    # U replaced by a caption with one partner and x but no such image: nothing new near α 0.9
+    # in the text tower.
+    "text tower falls": (
+        [s for s in PASSES if s is not ONE_PARTNER_AND_MORE]
+        + [("U", ["dog", "p1", "x", "y"], 0, [control("y", parts="caption")])], DOG_PAIRS,
+        "FAIL  text tower falls: odmap@10 1.000 > 0.917 > 0.725 > 0.725 must fall strictly as α rises"),
+    # Ten relevant captions per query and at most two captions that overtake them: the image
+    # tower's odmap_i2t@10 falls, but not to 0.5; image-only traps keep the text tower low.
+    "image tower at α 0.9": (
+        [("S1", ["dog", "p1"], 0, [decorrelate("dog", "p1")]), ("D", ["dog"], 9, []), ALL_PARTNERS,
+         ("W", ["dog", "p2"], 1, []), ("Sc", ["cow", "c1"], 0, [decorrelate("cow", "c1")]), ("Dc", ["cow"], 9, []),
+         ("Uc", ["c1", "cow", "x"], 1, []), ("Wc", ["c2", "cow"], 0, []), *CONTROL],
+        DOG_PAIRS + [("c1", "cow"), ("c2", "cow")],
+        "FAIL  image tower at α 0.9: odmap_i2t@10 0.611 must be <= 0.5 while cmap@10 1.000 stays >= 0.85"),
+    # The mirror: ten relevant images per query (caption-less duplicates), few image traps.
+    "text tower at α 0.9": (
+        hub("dog", "p1", 9, [ALL_PARTNERS]) + hub("cow", "c1", 9, [("Uc", ["c1", "cow", "x"], 1, [])])
+        + hub("eel", "e1", 9) + CONTROL, DOG_PAIRS + [("c1", "cow"), ("e1", "eel")],
+        "FAIL  text tower at α 0.9: odmap_t2i@10 0.599 must be <= 0.5 while cmap@10 1.000 stays >= 0.85"),
+}
+GATES = ("ceiling", "image tower falls", "image tower at α 0.9", "text tower falls", "text tower at α 0.9")
+
+
+def check(tmp_path, capsys, sources: list[tuple], pairs: list[tuple[str, str]]) -> tuple[int, list[str]]:
+    """Write the scene as a dataset folder, run check-benchmark on it: (exit code, gate lines)."""
+    write_tiny_dataset(tmp_path / "scene", style="exhaustive", rows=scene_rows(sources), pairs=pairs)
+    code = odbench(["check-benchmark", str(tmp_path / "scene")])
+    out = capsys.readouterr().out
+    return code, [line for line in out.splitlines() if line.startswith(("PASS", "FAIL", f"{KEY}:"))]
+
+
+def test_a_scene_where_every_shortcut_bites_passes(tmp_path, capsys):
+    code, lines = check(tmp_path, capsys, PASSES, DOG_PAIRS)
+    assert code == 0
+    assert [line.split(":")[0] for line in lines] == [f"PASS  {g}" for g in GATES] + [KEY]
+    assert lines[0] == "PASS  ceiling: odmap@10 1.000 and cmap@10 1.000 must be >= 0.99"
+    assert lines[-1] == f"{KEY}: passes SPEC section 8"
+
+
+@pytest.mark.parametrize("gate", GATE_DATASETS)
+def test_a_dataset_built_to_fail_one_gate_fails_that_gate_alone(gate, tmp_path, capsys):
+    sources, pairs, fail_line = GATE_DATASETS[gate]
+    code, lines = check(tmp_path, capsys, sources, pairs)
+    assert code == 1
+    assert [line for line in lines if line.startswith("FAIL")] == [fail_line]
+    assert [line.split(":")[0] for line in lines if line.startswith("PASS")] == \
+        [f"PASS  {g}" for g in GATES if g != gate]
+    assert lines[-1] == f"{KEY}: FAILS SPEC section 8"
+
+
+def test_without_control_edits_there_is_no_ceiling(tmp_path, capsys):
+    # The label oracle reaches 1 on any exhaustive dataset, so no dataset fails the ceiling
+    # alone; a dataset without control edits has no cmap@10 at all, and fails it with the gates
+    # that need cmap@10 at α 0.9, while the towers still fall.
+    code, lines = check(tmp_path, capsys, [s for s in PASSES if s not in CONTROL], DOG_PAIRS)
+    assert code == 1
+    assert [line for line in lines if line.startswith("FAIL")] == [
+        "FAIL  ceiling: odmap@10 1.000 and cmap@10 n/a must be >= 0.99",
+        "FAIL  image tower at α 0.9: odmap_i2t@10 0.267 must be <= 0.5 while cmap@10 n/a stays >= 0.85",
+        "FAIL  text tower at α 0.9: odmap_t2i@10 0.267 must be <= 0.5 while cmap@10 n/a stays >= 0.85"]
+
+
+def test_without_decorrelate_edits_there_is_no_ceiling(tmp_path, capsys):
+    code, lines = check(tmp_path, capsys, [ALL_PARTNERS, ("S1", ["dog", "p1"], 1, []), *CONTROL], DOG_PAIRS)
+    assert code == 1
+    assert lines[0] == "FAIL  ceiling: odmap@10 n/a and cmap@10 1.000 must be >= 0.99"
+    assert all(line.startswith("FAIL") for line in lines[:-1])
