@@ -7,7 +7,7 @@ from odbench.metrics import average_precision, compute_metrics, hit_at_k
 from odbench.queries import build_query_sets
 from odbench.rankings import RankingError
 
-from tiny_dataset import tiny_benchmark
+from tiny_dataset import EXHAUSTIVE_CAPTIONS, EXHAUSTIVE_IMAGES, tiny_benchmark
 
 
 def ideal_rankings(benchmark):
@@ -83,7 +83,26 @@ def test_hand_worked_rankings():
     assert m["r_i2t@1"] == 1.0 and m["r_t2i@1"] == 1.0 and m["rsum"] == pytest.approx(600.0)
     assert report.per_pair["dog+frisbee"]["n_i2t"] == 2
     assert report.per_category["person"]["cmap_i2t@10"] == pytest.approx(1.0)
-    assert report.query_counts["odmap_t2i"] == 2
+    assert report.query_counts == {"odmap_i2t": 2, "cmap_i2t": 1, "odmap_t2i": 2, "cmap_t2i": 1, "hr": 2,
+                                   "r_i2t": 3, "r_t2i": 5, "dropped_t2i": 0}
+    assert report.as_dict() == {"metrics": m, "per_pair": report.per_pair, "per_category": report.per_category,
+                                "query_counts": report.query_counts}
+
+
+def test_a_caption_naming_an_absent_object_still_counts_in_standard_retrieval():
+    from tiny_dataset import CAPTIONS, IMAGES
+    b = tiny_benchmark("partial", rows=(IMAGES, CAPTIONS + [("c7", "i1", "original", None, ["cat", "frisbee"],
+                                                             "A frisbee and a cat.")]))
+    report = compute_metrics(b, build_query_sets(b), ideal_rankings(b))
+    assert report.metrics["r_t2i@1"] == 1.0 and report.query_counts["r_t2i"] == 6   # c7 finds i1
+    assert report.query_counts["dropped_t2i"] == 1
+
+
+def test_a_ranking_problem_has_a_known_reason_and_says_what_is_wrong():
+    problem = RankingError("wrong-length", "t2i: query 'c1' lists 6 ids, expected 7")
+    assert (problem.reason, str(problem)) == ("wrong-length", "t2i: query 'c1' lists 6 ids, expected 7")
+    with pytest.raises(ValueError, match="unknown ranking problem 'too-long'"):
+        RankingError("too-long", "t2i: query 'c1' lists 12 ids")
 
 
 def test_macro_average_weighs_each_pair_equally():
@@ -111,3 +130,55 @@ def test_malformed_rankings_are_rejected(tamper, reason, message):
     with pytest.raises(RankingError, match=message) as raised:
         compute_metrics(b, build_query_sets(b), rankings)
     assert raised.value.reason == reason          # the leaderboard's rejection reason
+
+
+def exhaustive_without(kind, images=True, captions=True):
+    """The exhaustive tiny benchmark without its `kind` edits (of images, captions or both)."""
+    return tiny_benchmark("exhaustive", rows=([r for r in EXHAUSTIVE_IMAGES if not (images and r[2] == kind)],
+                                              [r for r in EXHAUSTIVE_CAPTIONS if not (captions and r[2] == kind)]))
+
+
+def test_a_benchmark_without_control_edits_has_null_control_metrics():
+    b = exhaustive_without("control")
+    report = compute_metrics(b, build_query_sets(b), ideal_rankings(b))
+    m = report.metrics
+    for k in (1, 5, 10):
+        # null, never NaN or 0: the result schema allows null where a metric has no query
+        assert m[f"cmap_i2t@{k}"] is None and m[f"cmap_t2i@{k}"] is None and m[f"cmap@{k}"] is None
+        assert m[f"gap@{k}"] is None
+        assert m[f"odmap@{k}"] == 1.0
+    assert report.per_category == {}
+    assert report.query_counts["cmap_i2t"] == 0 and report.query_counts["cmap_t2i"] == 0
+    assert m["hr@5"] == pytest.approx(0.4) and m["rsum"] == pytest.approx(600.0)
+
+
+def test_a_benchmark_without_decorrelate_edits_has_null_odmap_and_hallucination_rate():
+    b = exhaustive_without("decorrelate")
+    report = compute_metrics(b, build_query_sets(b), ideal_rankings(b))
+    m = report.metrics
+    for k in (1, 5, 10):
+        assert m[f"odmap@{k}"] is None and m[f"hr@{k}"] is None and m[f"gap@{k}"] is None
+        assert m[f"cmap@{k}"] == 1.0
+    assert report.query_counts["hr"] == 0 and report.query_counts["odmap_i2t"] == 0
+    # The selected pair is still listed, with null ODmAP and no hallucination rate.
+    assert report.per_pair == {"dog+frisbee": {"odmap@1": None, "odmap@5": None, "odmap@10": None}}
+
+
+def test_a_metric_of_one_direction_only_is_null_in_the_mean():
+    # Control edits of images but not of captions: cmap_i2t exists, cmap_t2i does not, and
+    # their mean cmap is null rather than the image side alone.
+    b = exhaustive_without("control", images=False)
+    report = compute_metrics(b, build_query_sets(b), ideal_rankings(b))
+    assert report.metrics["cmap_i2t@10"] == 1.0 and report.metrics["cmap_t2i@10"] is None
+    assert report.metrics["cmap@10"] is None
+    assert report.per_category == {"person": {"cmap_i2t@1": 1.0, "n_i2t": 1, "cmap@1": None, "cmap_i2t@5": 1.0,
+                                              "cmap@5": None, "cmap_i2t@10": 1.0, "cmap@10": None}}
+
+
+def test_metrics_at_k_need_lists_of_at_least_k():
+    b = tiny_benchmark()
+    top5 = {d: {q: ids[:5] for q, ids in lists.items()} for d, lists in ideal_rankings(b).items()}
+    assert compute_metrics(b, build_query_sets(b), top5, list_length=5, ks=(1, 5)).metrics["odmap@5"] == 1.0
+    # Lists of 5 cannot give odmap@10 (nor its default ks): an error, not numbers over 5 items
+    with pytest.raises(ValueError, match="metrics at k=10 need ranked lists of at least that length, got 5"):
+        compute_metrics(b, build_query_sets(b), top5, list_length=5)

@@ -4,9 +4,9 @@ import pytest
 
 from odbench.benchmark import Items
 from odbench.errors import DatasetError
-from odbench.queries import build_query_sets, same_objects_relevance
+from odbench.queries import Relevance, build_query_sets, same_objects_relevance
 
-from tiny_dataset import columns, tiny_benchmark
+from tiny_dataset import CAPTIONS, IMAGES, columns, tiny_benchmark
 
 
 def items(*labels, prefix="x") -> Items:
@@ -18,6 +18,18 @@ def items(*labels, prefix="x") -> Items:
 def relevant(d, query_id):
     row = d.query_ids.index(query_id)
     return {d.gallery_ids[g] for g in d.relevance.row(row)}
+
+
+def test_a_relevance_mask_marks_each_query_its_own_items():
+    # Gallery item 2 is relevant to no query, yet ranked: the mask must not take (query 0,
+    # item 2) for (query 1, item 0).
+    relevance = Relevance.from_lists([[1], [0], [0]])
+    ranked = np.array([[0, 1, 2], [0, 1, 2], [2, 1, 0]])
+    assert relevance.mask(ranked).tolist() == [[False, True, False], [True, False, False], [False, False, True]]
+    assert relevance.counts.tolist() == [1, 1, 1] and relevance.row(1).tolist() == [0]
+    # Padding (-1) of query 1 is not query 0's relevant item 2.
+    padded = np.array([[2, 0], [-1, 0], [1, -1]])
+    assert Relevance.from_lists([[2], [0], [1]]).mask(padded).tolist() == [[True, False], [False, True], [True, False]]
 
 
 # ---- exhaustive style: relevance is equality of object sets ---------------------------------
@@ -66,6 +78,21 @@ def test_partial_relevance_is_per_source_and_by_subset():
     qs = build_query_sets(tiny_benchmark("partial"))
     assert relevant(qs.i2t, "i1-no-frisbee") == {"c2", "c3", "c1-no-frisbee"}   # c1 names the frisbee
     assert relevant(qs.t2i, "c1") == {"i1", "i1-no-person"}                      # never i1-no-frisbee
+
+
+# c7 names a cat that image i1 does not hold (a human caption's mistake, or a cat outside it).
+WITH_ABSENT_OBJECT = (IMAGES, CAPTIONS + [("c7", "i1", "original", None, ["cat", "frisbee"], "A frisbee and a cat.")])
+
+
+def test_a_caption_naming_an_absent_object():
+    qs = build_query_sets(tiny_benchmark("partial", rows=WITH_ABSENT_OBJECT))
+    # Standard retrieval is by source only (Karpathy): c7 and i1 are still each other's match.
+    assert relevant(qs.std_t2i, "c7") == {"i1"}
+    assert "c7" in relevant(qs.std_i2t, "i1")
+    # By content nothing holds a cat and a frisbee: c7 names the removed frisbee, so it would be
+    # a text-to-image query, but with no relevant image it is left out and counted (SPEC 4).
+    assert "c7" not in qs.t2i.query_ids and qs.dropped["t2i"] == 1
+    assert "c7" not in relevant(qs.i2t, "i1-no-person")        # {dog, frisbee} holds no cat
 
 
 def test_partial_query_sets():
