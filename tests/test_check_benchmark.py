@@ -9,7 +9,7 @@ import torch
 
 from odbench.cli.main import main as odbench
 from odbench.data import EMBEDDED_DIR
-from odbench.validity import check_benchmark, label_embeddings
+from odbench.validity import categories, check_benchmark, label_embeddings
 
 from tiny_dataset import KEY, scene_rows, tiny_benchmark, write_tiny_dataset
 
@@ -21,6 +21,13 @@ def test_label_embeddings_are_indicators_with_a_planted_partner():
     # A dog alone leans towards the frisbee it usually comes with; a dog with a frisbee does not.
     expected = torch.tensor([[0, 1, 0.5], [0, 1, 1]]) / torch.tensor([[1.25 ** 0.5], [2 ** 0.5]])
     assert torch.allclose(emb, expected)
+
+
+def test_a_pair_member_that_no_item_holds_still_has_a_coordinate():
+    b = tiny_benchmark("exhaustive", pairs=[("dog", "frisbee"), ("cat", "mouse")])
+    assert categories(b) == ["cat", "dog", "frisbee", "mouse", "person"]
+    # The cat image leans towards a mouse no image or caption has: the shortcut needs its column.
+    assert len(check_benchmark(b).rows) == 10
 
 
 def test_the_shipped_dataset_passes(capsys):
