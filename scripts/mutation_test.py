@@ -473,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=1, metavar="N", help="run a deterministic 1-in-N sample")
     parser.add_argument("--fail-under", type=float, metavar="PCT",
                         help="exit 1 when the score without equivalent mutants is below PCT")
+    parser.add_argument("--match", action="append", metavar="TEXT",
+                        help="only the mutants whose key contains TEXT (repeatable: any of them)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
     parser.add_argument("--no-fork", action="store_true",
                         help="start each test run as a new interpreter instead of forking this one (slower)")
@@ -493,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
         if not test_files_for(m):
             parser.error(f"no test file imports {m}")
     equivalent = read_equivalent()
-    selected = {m: [x for x in mutants_of(m) if x.sampled(args.sample)] for m in modules}
+    selected = {m: [x for x in mutants_of(m) if x.sampled(args.sample)
+                    and (not args.match or any(t in x.key for t in args.match))] for m in modules}
     known = {x.key for m in modules for x in mutants_of(m)}
     stale = [k for k in equivalent if k.split("]")[0][1:] in modules and k not in known]
     for k in stale:

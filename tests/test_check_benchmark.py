@@ -21,6 +21,10 @@ def test_label_embeddings_are_indicators_with_a_planted_partner():
     # A dog alone leans towards the frisbee it usually comes with; a dog with a frisbee does not.
     expected = torch.tensor([[0, 1, 0.5], [0, 1, 1]]) / torch.tensor([[1.25 ** 0.5], [2 ** 0.5]])
     assert torch.allclose(emb, expected)
+    # Without α the same call is the label oracle: indicators only.
+    oracle = label_embeddings([frozenset({"dog"})], ["cat", "dog", "frisbee"], noise[:1],
+                              pair_partners={"dog": ["frisbee"], "frisbee": ["dog"]})
+    assert torch.equal(oracle, torch.tensor([[0.0, 1.0, 0.0]]))
 
 
 def test_a_pair_member_that_no_item_holds_still_has_a_coordinate():
@@ -51,6 +55,7 @@ def test_an_exhaustive_dataset_that_fails_a_gate_exits_1(tmp_path, capsys):
     assert "FAIL  image tower falls" in out and "FAILS SPEC section 8" in out
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["gated"] and not report["passed"] and len(report["rows"]) == 10
+    assert report["seed"] == 0 == check_benchmark(tiny_benchmark("exhaustive")).seed   # one default seed
 
 
 def test_a_partial_dataset_is_reported_without_gates(dataset, capsys):
@@ -58,6 +63,7 @@ def test_a_partial_dataset_is_reported_without_gates(dataset, capsys):
     out = capsys.readouterr().out
     assert "not gated: a partial dataset's ceiling is below 1 by construction" in out
     assert "PASS" not in out and "FAIL" not in out
+    assert "passes SPEC section 8" not in out and "FAILS" not in out
 
 
 def test_rows_and_ceiling():
@@ -144,6 +150,7 @@ def check(tmp_path, capsys, sources: list[tuple], pairs: list[tuple[str, str]]) 
     write_tiny_dataset(tmp_path / "scene", style="exhaustive", rows=scene_rows(sources), pairs=pairs)
     code = odbench(["check-benchmark", str(tmp_path / "scene")])
     out = capsys.readouterr().out
+    assert "not gated" not in out
     return code, [line for line in out.splitlines() if line.startswith(("PASS", "FAIL", f"{KEY}:"))]
 
 
