@@ -195,3 +195,12 @@ def test_without_decorrelate_edits_there_is_no_ceiling(tmp_path, capsys):
     assert code == 1
     assert lines[0] == "FAIL  ceiling: odmap@10 n/a and cmap@10 1.000 must be >= 0.99"
     assert all(line.startswith("FAIL") for line in lines[:-1])
+
+
+def test_the_bound_at_alpha_0_9_is_inclusive(tmp_path, capsys):
+    # One query, one relevant caption, one original caption that overtakes it: odmap_i2t@10 is
+    # exactly 0.5 at α 0.9, which the gate allows (<= 0.5). Nothing overtakes at α 0.3, so the
+    # towers do not fall strictly.
+    code, lines = check(tmp_path, capsys, [("S1", ["dog", "p1"], 1, [decorrelate("dog", "p1")]), *CONTROL], DOG_PAIRS)
+    assert code == 1
+    assert "PASS  image tower at α 0.9: odmap_i2t@10 0.500 must be <= 0.5 while cmap@10 1.000 stays >= 0.85" in lines
