@@ -145,7 +145,7 @@ def test_a_benchmark_without_control_edits_has_null_control_metrics():
     for k in (1, 5, 10):
         # null, never NaN or 0: the result schema allows null where a metric has no query
         assert m[f"cmap_i2t@{k}"] is None and m[f"cmap_t2i@{k}"] is None and m[f"cmap@{k}"] is None
-        assert m[f"gap@{k}"] is None
+        assert m[f"gap@{k}"] is None and m[f"retention@{k}"] is None
         assert m[f"odmap@{k}"] == 1.0
     assert report.per_category == {}
     assert report.query_counts["cmap_i2t"] == 0 and report.query_counts["cmap_t2i"] == 0
@@ -158,6 +158,7 @@ def test_a_benchmark_without_decorrelate_edits_has_null_odmap_and_hallucination_
     m = report.metrics
     for k in (1, 5, 10):
         assert m[f"odmap@{k}"] is None and m[f"hr@{k}"] is None and m[f"gap@{k}"] is None
+        assert m[f"retention@{k}"] is None
         assert m[f"cmap@{k}"] == 1.0
     assert report.query_counts["hr"] == 0 and report.query_counts["odmap_i2t"] == 0
     # The selected pair is still listed, with null ODmAP and no hallucination rate.
