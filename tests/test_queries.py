@@ -27,6 +27,9 @@ def test_a_relevance_mask_marks_each_query_its_own_items():
     ranked = np.array([[0, 1, 2], [0, 1, 2], [2, 1, 0]])
     assert relevance.mask(ranked).tolist() == [[False, True, False], [True, False, False], [False, False, True]]
     assert relevance.counts.tolist() == [1, 1, 1] and relevance.row(1).tolist() == [0]
+    # Nor the other way round: item 3, relevant to query 0 but not ranked, is not query 1's item 0.
+    ranked = np.array([[0, 1, 2], [0, 1, 2]])
+    assert Relevance.from_lists([[3], [2]]).mask(ranked).tolist() == [[False, False, False], [False, False, True]]
     # Padding (-1) of query 1 is not query 0's relevant item 2.
     padded = np.array([[2, 0], [-1, 0], [1, -1]])
     assert Relevance.from_lists([[2], [0], [1]]).mask(padded).tolist() == [[True, False], [False, True], [True, False]]
