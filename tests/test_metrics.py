@@ -183,3 +183,19 @@ def test_metrics_at_k_need_lists_of_at_least_k():
     # Lists of 5 cannot give odmap@10 (nor its default ks): an error, not numbers over 5 items
     with pytest.raises(ValueError, match="metrics at k=10 need ranked lists of at least that length, got 5"):
         compute_metrics(b, build_query_sets(b), top5, list_length=5)
+
+
+def test_retention_is_odmap_over_cmap_and_undefined_where_cmap_is_0():
+    b = tiny_benchmark()
+    qs = build_query_sets(b)
+    rankings = ideal_rankings(b)
+    # The control queries (i1-no-person; c2, which names the removed person) rank their
+    # relevant items last: nothing relevant at rank 1, so cmap@1 is 0.
+    for direction, query in (("i2t", "i1-no-person"), ("t2i", "c2")):
+        d = qs.direction(direction)
+        rel = {d.gallery_ids[g] for g in d.relevance.row(d.query_ids.index(query))}
+        rankings[direction][query] = sorted(rankings[direction][query], key=lambda g: g in rel)
+    m = compute_metrics(b, qs, rankings).metrics
+    assert m["cmap@1"] == 0.0 and m["odmap@1"] == 1.0
+    assert m["retention@1"] is None                       # SPEC 9: undefined, not odmap / 1
+    assert m["retention@10"] == pytest.approx(m["odmap@10"] / m["cmap@10"]) and m["cmap@10"] < 1.0
