@@ -30,6 +30,8 @@ def test_a_relevance_mask_marks_each_query_its_own_items():
     # Nor the other way round: item 3, relevant to query 0 but not ranked, is not query 1's item 0.
     ranked = np.array([[0, 1, 2], [0, 1, 2]])
     assert Relevance.from_lists([[3], [2]]).mask(ranked).tolist() == [[False, False, False], [False, False, True]]
+    # Queries with nothing relevant: an all-False mask of the ranked shape.
+    assert Relevance.from_lists([[], []]).mask(ranked).tolist() == [[False] * 3] * 2
     # Padding (-1) of query 1 is not query 0's relevant item 2.
     padded = np.array([[2, 0], [-1, 0], [1, -1]])
     assert Relevance.from_lists([[2], [0], [1]]).mask(padded).tolist() == [[True, False], [False, True], [True, False]]
