@@ -83,6 +83,9 @@ def test_hand_worked_rankings():
     assert m["r_i2t@1"] == 1.0 and m["r_t2i@1"] == 1.0 and m["rsum"] == pytest.approx(600.0)
     assert report.per_pair["dog+frisbee"]["n_i2t"] == 2
     assert report.per_category["person"]["cmap_i2t@10"] == pytest.approx(1.0)
+    # Per pair and category, too, @k is the mean of the two directions.
+    assert report.per_category["person"]["cmap@10"] == pytest.approx(1.0)
+    assert report.per_pair["dog+frisbee"]["odmap@10"] == pytest.approx(m["odmap@10"])
     assert report.query_counts == {"odmap_i2t": 2, "cmap_i2t": 1, "odmap_t2i": 2, "cmap_t2i": 1, "hr": 2,
                                    "r_i2t": 3, "r_t2i": 5, "dropped_t2i": 0}
     assert report.as_dict() == {"metrics": m, "per_pair": report.per_pair, "per_category": report.per_category,
