@@ -3,6 +3,7 @@
   picto       the embedded benchmark odbench-picto (PictoWorld), by its recipe
   test-split  a test dataset from COCO-format training and test annotations (real COCO)
   train-set   the synthetic training set (remove / paste rows) from a COCO-format training split
+  merge       write the dataset of a sharded build (--shards N --shard I) once every shard is done
   card-examples  add the card's picture grid (examples.png) to a built test dataset folder; its
               content hash does not change (checked)
   package-card  write odbench/README.md, the card that makes the package folder load as the
@@ -16,10 +17,13 @@ import argparse
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from odbench.dataset_format import EXHAUSTIVE, PARTIAL
 
+from . import sharded
+from .build_plan import check_shard_index
 from .coco_format import InputNames, read_coco
 from .embedded import CITATION, PictoRecipe, build_picto, embedded_path, read_pictoworld
 from .hf_folder import DatasetCard
@@ -27,6 +31,7 @@ from .image_editor import Eligibility
 from .inpainters import DEFAULT_INPAINTER, NEEDS_WEIGHTS, Inpainter, available_inpainters, get_inpainter
 from .pair_stats import NoPairSelected, PairSelection, compute_pair_stats, selected_pairs
 from .provenance import SplitOverlapError
+from .sharded import check_output
 
 
 class UsageError(ValueError):
@@ -112,10 +117,12 @@ def _inpainter(args: argparse.Namespace) -> str | Inpainter:
         raise UsageError(f"--inpainter {name}: {e}") from None
 
 
-def _check_out(args: argparse.Namespace, out: Path) -> None:
+def _check_out(args: argparse.Namespace, out: Path, *, resumable: bool = False) -> None:
+    """One line for an --out no build can write; a `resumable` build's existing output is
+    `sharded.check_output`'s to judge (--resume)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder; name a folder to build the dataset in")
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
+    if not resumable and out.exists() and any(out.iterdir()) and not args.overwrite:
         raise UsageError(f"--out {out} exists and is not empty; pass --overwrite to replace it")
     # the build writes its scratch files beside the output: prove that folder writable first,
     # in words, not as a temporary folder's name in an OSError after the pair statistics
@@ -138,26 +145,74 @@ def cmd_picto(args: argparse.Namespace) -> dict:
 
 
 def cmd_test_split(args: argparse.Namespace) -> dict:
-    from .test_split import TestSplitConfig, build_test_split
+    from .test_split import TestSplitConfig
+    from .test_split_plan import KIND, ROW_CONFIGS, merge_test_split, plan_test_split, render_test_unit
 
     inpainter = _inpainter(args)
-    _check_out(args, Path(args.out))
+    opts = _shard_options(args)
+    _check_out(args, Path(args.out), resumable=True)
     card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
                        description=args.description, attribution=args.attribution)   # checks --version
+    done = check_output(opts)
+    if done is not None:
+        return done
     train, test = _read(args, "train-", "train"), _read(args, "", "test")
     config = TestSplitConfig(name=args.name, version=args.version, seed=args.seed, selection=_selection(args),
                              eligibility=Eligibility(), inpainter=inpainter, num_workers=args.workers,
-                             caption_style=args.caption_style,
+                             caption_style=args.caption_style, check=not args.no_check,
                              controls_per_decorrelate=None if args.all_controls else args.controls_per_decorrelate)
     try:
-        info, report = build_test_split(train, test, args.out, config, card, overwrite=args.overwrite)
+        return sharded.build(opts, KIND, ROW_CONFIGS, lambda w: plan_test_split(w, train, test, config, card),
+                             partial(render_test_unit, config=config), merge_test_split)
     except SplitOverlapError as e:
         raise UsageError(f"{e}; give each side its own images: with --karpathy, use --train-karpathy-split "
                          f"train restval and --karpathy-split test; without it, e.g. the train2017 files "
                          f"for the --train-* flags and the val2017 files for the test side") from None
     except NoPairSelected as e:
         raise UsageError(_no_pair_hint(e)) from None
-    return {"folder": str(info.path), "dataset_hash": info.dataset_hash, "rows": info.num_rows, **report}
+
+
+def _shard_options(args: argparse.Namespace) -> sharded.ShardOptions:
+    if args.chunk_units < 1:
+        raise UsageError("--chunk-units must be at least 1")
+    if (args.shards is None) != (args.shard is None):
+        raise UsageError("--shards N and --shard I go together (I from 0 to N-1)")
+    if args.shards is not None:
+        check_shard_index(args.shard, args.shards)
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    return sharded.ShardOptions(out=Path(args.out), work=Path(args.work) if args.work else None,
+                                shards=args.shards, shard=args.shard, resume=args.resume,
+                                overwrite=args.overwrite, num_workers=args.workers,
+                                chunk_units=args.chunk_units, keep_work=args.keep_work)
+
+
+def _shard_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shards", type=int, default=None, metavar="N",
+                   help="split the image edits into N shards (a job array); under torchrun, one per process")
+    p.add_argument("--shard", type=int, default=None, metavar="I", help="the shard this process edits, 0 to N-1")
+    p.add_argument("--work", default=None, metavar="FOLDER",
+                   help="the build's plan and edited parts (default: OUT.work beside --out)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish an interrupted build: re-plan, check the plan is the same, edit what is missing")
+    p.add_argument("--chunk-units", type=int, default=16, metavar="N",
+                   help="source images per part file (a killed build redoes at most one part)")
+    p.add_argument("--keep-work", action="store_true", help="keep the work folder after the merge")
+
+
+def cmd_merge(args: argparse.Namespace) -> dict:
+    from .build_plan import read_plan
+    from .test_split_plan import KIND as TEST_KIND
+    from .test_split_plan import merge_test_split
+    from .train_set_plan import merge_train_set
+
+    work, out = Path(args.work), Path(args.out)
+    _check_out(args, out)
+    plan = read_plan(work)
+    merge = merge_test_split if plan.kind == TEST_KIND else merge_train_set
+    extra = [Path(p) for p in args.shard_folder]
+    return sharded.merge_work(work, out, partial(merge, extra_shards=extra), overwrite=args.overwrite,
+                              keep_work=args.keep_work)
 
 
 def _no_pair_hint(e: NoPairSelected) -> str:
@@ -168,14 +223,19 @@ def _no_pair_hint(e: NoPairSelected) -> str:
 
 
 def cmd_train_set(args: argparse.Namespace) -> dict:
-    from .train_set import TrainSetConfig, build_train_set
+    from .train_set import TrainSetConfig
+    from .train_set_plan import KIND, ROW_CONFIGS, merge_train_set, plan_train_set, render_train_unit
 
     inpainter = _inpainter(args)
-    _check_out(args, Path(args.out))
+    opts = _shard_options(args)
+    _check_out(args, Path(args.out), resumable=True)
     card = DatasetCard(name=args.name, version=args.version, license=args.license, citation=CITATION,
                        description="ODBench synthetic training set: images where one object of a "
                                    "correlated pair was removed or pasted in, with matching captions.",
                        attribution=args.attribution)   # checks --version
+    done = check_output(opts)
+    if done is not None:
+        return done
     if args.pictoworld:
         train = read_pictoworld(args.pictoworld, "train")
     elif not (args.instances and args.captions and args.images):
@@ -189,8 +249,8 @@ def cmd_train_set(args: argparse.Namespace) -> dict:
     config = TrainSetConfig(name=args.name, version=args.version, seed=args.seed, inpainter=inpainter,
                             paste_per_pair=args.paste_per_pair, max_remove=args.max_remove,
                             num_workers=args.workers)
-    info, report = build_train_set(train, selected, args.out, config, card, overwrite=args.overwrite)
-    return {"folder": str(info.path), "dataset_hash": info.dataset_hash, "rows": info.num_rows, **report}
+    return sharded.build(opts, KIND, ROW_CONFIGS, lambda w: plan_train_set(w, train, selected, config, card),
+                         partial(render_train_unit, config=config), merge_train_set)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--controls-per-decorrelate", type=float, default=1.0,
                    help="control edits per decorrelate edit, same source image first (SPEC section 3)")
     p.add_argument("--all-controls", action="store_true", help="keep every eligible control edit instead")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip check-benchmark after the build (its table is then missing from the card)")
     _selection_args(p, PairSelection())
     p.add_argument("--name", default="odbench-coco", help="dataset name")
     p.add_argument("--version", required=True, help="semver of the dataset, e.g. 1.0.0")
@@ -237,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "under the licence named in each image's COCO record.",
                    help="third-party data and licences, for the card")
     p.add_argument("--out", required=True, help="output folder")
+    _shard_args(p)
     p.set_defaults(func=cmd_test_split)
 
     p = sub.add_parser("train-set", help="synthetic training set", **kw)
@@ -252,7 +315,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--license", default="cc-by-sa-4.0", help="licence id for the card")
     p.add_argument("--attribution", default="", help="third-party data and licences, for the card")
     p.add_argument("--out", required=True, help="output folder")
+    _shard_args(p)
     p.set_defaults(func=cmd_train_set)
+
+    p = sub.add_parser("merge", help="write the dataset of a sharded build", formatter_class=_HelpFormatter)
+    p.add_argument("--work", required=True, metavar="FOLDER", help="the build's work folder (OUT.work by default)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--shard-folder", nargs="*", default=[], metavar="DIR",
+                   help="finished shard folders outside --work (e.g. copied from other machines)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--keep-work", action="store_true", help="keep the work folder after the merge")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("card-examples", help="add examples.png and its card section to a built test folder",
                        formatter_class=_HelpFormatter)
@@ -301,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:   # user-caused: bad paths, wrong files, rules that select nothing
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if report is None:        # a torchrun rank other than 0: rank 0 reports
+        return 0
     print(json.dumps(report, indent=1, sort_keys=True))
     check = report.get("check_benchmark")
     if check and check["gated"] and not check["passed"]:

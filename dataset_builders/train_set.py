@@ -26,7 +26,7 @@ from odbench.progress import progress
 
 from .caption_editor import CaptionEditor, RuleEditor, edit_caption
 from .hf_folder import DatasetCard, FolderInfo, write_dataset_folder
-from .image_editor import Eligibility, apply_candidate, edit_candidates
+from .image_editor import EditCandidate, Eligibility, apply_candidate, check_candidate, edit_candidates
 from .inpainters import Inpainter, editor_string, get_inpainter
 from .pair_stats import PairStat
 from .provenance import side_provenance
@@ -59,17 +59,16 @@ def naming_caption(text: str, category: str) -> str:
     return f"{body} with {_article(category)} {category} nearby."
 
 
-def _remove_rows(image: SourceImage, selected: list[PairStat], config: TrainSetConfig,
-                 lexicon: Lexicon) -> list[dict[str, Any]]:
-    """One row per eligible decorrelating removal of `image` (runs in a worker)."""
+def remove_plans(image: SourceImage, selected: list[PairStat], config: TrainSetConfig,
+                 lexicon: Lexicon, editor: str) -> list[tuple[EditCandidate, dict[str, Any]]]:
+    """The eligible decorrelating removals of `image` with their rows, before any pixel is
+    touched (the row's `image` is left None): eligibility needs masks only."""
     rng = random.Random(f"{config.seed}:{image.id}")
-    inpainter = get_inpainter(config.inpainter)
-    rows, pixels = [], None
+    out = []
     for cand in edit_candidates(image, selected):
         if cand.kind != DECORRELATE:
             continue
-        pixels = pixels or image.load()
-        edit = apply_candidate(image, cand, inpainter=inpainter, eligibility=config.eligibility, pixels=pixels)
+        edit = check_candidate(image, cand, eligibility=config.eligibility, editor=editor)
         if not edit.eligible:
             continue
         objects = set(edit.objects)
@@ -85,14 +84,31 @@ def _remove_rows(image: SourceImage, selected: list[PairStat], config: TrainSetC
         if not captions:
             continue
         text = rng.choice(captions)
-        rows.append({"id": edit.image_id, "image": edit.image, "caption": text, "src_id": image.id,
-                     "kind": "remove", "category": cand.removed, "pair": list(cand.pair),
-                     "mentions": sorted(lexicon.mentions(text)), "editor": edit.editor})
-    return rows
+        out.append((cand, {"id": edit.image_id, "image": None, "caption": text, "src_id": image.id,
+                           "kind": "remove", "category": cand.removed, "pair": list(cand.pair),
+                           "mentions": sorted(lexicon.mentions(text)), "editor": edit.editor}))
+    return out
 
 
-def _cutout(donor: SourceImage, category: str) -> Image.Image | None:
-    """The largest non-crowd instance of `category` as an RGBA cut-out, or None."""
+def render_removals(image: SourceImage, candidates: list[EditCandidate], config: TrainSetConfig,
+                    inpainter: Inpainter) -> list[Image.Image]:
+    """The pixels of `remove_plans`' edits of one image."""
+    pixels = image.load() if candidates else None
+    return [apply_candidate(image, cand, inpainter=inpainter, eligibility=config.eligibility, pixels=pixels).image
+            for cand in candidates]
+
+
+def _remove_rows(image: SourceImage, selected: list[PairStat], config: TrainSetConfig,
+                 lexicon: Lexicon) -> list[dict[str, Any]]:
+    """One row per eligible decorrelating removal of `image` (runs in a worker)."""
+    inpainter = get_inpainter(config.inpainter)
+    plans = remove_plans(image, selected, config, lexicon, editor_string(inpainter))
+    pixels = render_removals(image, [cand for cand, _ in plans], config, inpainter)
+    return [{**row, "image": im} for (_, row), im in zip(plans, pixels, strict=True)]
+
+
+def _cut_mask(donor: SourceImage, category: str) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The mask and box of the largest non-crowd instance of `category`, or None."""
     instances = [i for i in donor.instances if i.category == category and not i.iscrowd]
     if not instances:
         return None
@@ -101,9 +117,20 @@ def _cutout(donor: SourceImage, category: str) -> Image.Image | None:
     if mask.sum() < 16:
         return None
     ys, xs = np.nonzero(mask)
-    box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    rgba = donor.load().convert("RGBA")
-    rgba.putalpha(Image.fromarray((mask * 255).astype(np.uint8)))
+    return mask, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def _cutout(donor: SourceImage, category: str, pixels: bool = True) -> Image.Image | None:
+    """The largest non-crowd instance of `category` as an RGBA cut-out, or None. Without
+    `pixels` the colour is black: the alpha, all that placing needs, is the same (resizing
+    treats alpha as its own channel), and the donor's file is not read."""
+    cut = _cut_mask(donor, category)
+    if cut is None:
+        return None
+    mask, box = cut
+    alpha = Image.fromarray((mask * 255).astype(np.uint8))
+    rgba = donor.load().convert("RGBA") if pixels else Image.new("RGBA", alpha.size)
+    rgba.putalpha(alpha)
     return rgba.crop(box)
 
 
@@ -123,8 +150,19 @@ def _free_spot(target: SourceImage, cut: Image.Image, rng: random.Random,
     return None
 
 
-def _paste_rows(train: Source, selected: list[PairStat], config: TrainSetConfig,
-                lexicon: Lexicon) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class PastePlan:
+    """Where one paste row's cut-out comes from and where it goes."""
+    target: SourceImage
+    donor: SourceImage
+    category: str
+    size: tuple[int, int] | None     # the cut-out's size after scaling; None: as cut
+    spot: tuple[int, int]
+
+
+def paste_plans(train: Source, selected: list[PairStat], config: TrainSetConfig,
+                lexicon: Lexicon) -> Iterator[tuple[PastePlan, dict[str, Any]]]:
+    """The paste rows (the row's `image` left None), drawn without reading any pixel."""
     rng = random.Random(config.seed)
     for stat in selected:
         for obj, partner in ((stat.a, stat.b), (stat.b, stat.a)):
@@ -135,25 +173,70 @@ def _paste_rows(train: Source, selected: list[PairStat], config: TrainSetConfig,
                 continue
             for n in range(config.paste_per_pair):
                 target, donor = rng.choice(targets), rng.choice(donors)
-                cut = _cutout(donor, obj)
+                cut = _cutout(donor, obj, pixels=False)
                 if cut is None:
                     continue
-                base = target.load()
-                scale = min(1.0, 0.6 * min(base.width / cut.width, base.height / cut.height))
+                scale = min(1.0, 0.6 * min(target.width / cut.width, target.height / cut.height))
+                size = None
                 if scale < 1.0:
-                    cut = cut.resize((max(1, int(cut.width * scale)), max(1, int(cut.height * scale))))
+                    size = (max(1, int(cut.width * scale)), max(1, int(cut.height * scale)))
+                    cut = cut.resize(size)
                 spot = _free_spot(target, cut, rng)
                 if spot is None:
                     continue
-                base.paste(cut, spot, cut)
                 caption = rng.choice([c for c in target.captions if lexicon.mentions(c.text) <= target.objects])
                 text = naming_caption(caption.text, obj)
                 if lexicon.mentions(text) != lexicon.mentions(caption.text) | {obj}:
                     continue
-                yield {"id": f"{target.id}-paste-{obj.replace(' ', '_')}-{n}", "image": base, "caption": text,
-                       "src_id": target.id, "kind": "paste", "category": obj,
-                       "pair": [stat.a, stat.b], "mentions": sorted(lexicon.mentions(text)),
-                       "editor": PASTE_EDITOR}
+                yield PastePlan(target, donor, obj, size, spot), {
+                    "id": f"{target.id}-paste-{obj.replace(' ', '_')}-{n}", "image": None, "caption": text,
+                    "src_id": target.id, "kind": "paste", "category": obj, "pair": [stat.a, stat.b],
+                    "mentions": sorted(lexicon.mentions(text)), "editor": PASTE_EDITOR}
+
+
+def render_paste(plan: PastePlan) -> Image.Image:
+    cut = _cutout(plan.donor, plan.category)
+    if plan.size is not None:
+        cut = cut.resize(plan.size)
+    base = plan.target.load()
+    base.paste(cut, plan.spot, cut)
+    return base
+
+
+def _paste_rows(train: Source, selected: list[PairStat], config: TrainSetConfig,
+                lexicon: Lexicon) -> Iterator[dict[str, Any]]:
+    for plan, row in paste_plans(train, selected, config, lexicon):
+        yield {**row, "image": render_paste(plan)}
+
+
+def remove_candidates(train: Source, selected: list[PairStat]) -> list[SourceImage]:
+    """The images with a decorrelating removal to try."""
+    return [im for im in train.images if any(c.kind == DECORRELATE for c in edit_candidates(im, selected))]
+
+
+def sample_removals(remove: list[dict[str, Any]], config: TrainSetConfig) -> list[dict[str, Any]]:
+    """`max_remove` rows drawn with the build seed, in id order (all of them without a cap)."""
+    if config.max_remove is None:
+        return remove
+    remove = random.Random(config.seed).sample(remove, min(config.max_remove, len(remove)))
+    remove.sort(key=lambda r: r["id"])
+    return remove
+
+
+def manifest_and_report(train: Source, selected: list[PairStat], rows: list[dict[str, Any]],
+                        config: TrainSetConfig, editor: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    report = {"rows": len(rows), "kinds": dict(Counter(r["kind"] for r in rows)),
+              "per_pair": dict(sorted(Counter("+".join(r["pair"]) for r in rows).items())),
+              "source_images": len(train.images)}
+    manifest = {"builder_version": BUILDER_VERSION, "seed": str(config.seed),
+                "source": {"name": train.name, "split": train.split, "provenance": side_provenance(train)},
+                "inpainter": editor, "caption_editor":
+                f"{config.caption_editor.name}/{config.caption_editor.version}",
+                "pairs": [[s.a, s.b] for s in selected],
+                "parameters": {"paste_per_pair": config.paste_per_pair, "max_remove": config.max_remove,
+                               "eligibility": config.eligibility.to_dict()},
+                "counts": report}
+    return manifest, report
 
 
 def build_train_set(train: Source, selected: list[PairStat], out_dir: str | os.PathLike,
@@ -162,8 +245,7 @@ def build_train_set(train: Source, selected: list[PairStat], out_dir: str | os.P
     """Build and write the synthetic training set; returns the folder info and a report."""
     started = time.perf_counter()
     lexicon = lexicon or Lexicon.coco()
-    candidates = [im for im in train.images
-                  if any(c.kind == DECORRELATE for c in edit_candidates(im, selected))]
+    candidates = remove_candidates(train, selected)
     work = partial(_remove_rows, selected=selected, config=config, lexicon=lexicon)
     if config.num_workers > 1:
         with ProcessPoolExecutor(config.num_workers) as pool:
@@ -172,22 +254,10 @@ def build_train_set(train: Source, selected: list[PairStat], out_dir: str | os.P
     else:
         remove = [r for im in progress(candidates, desc="remove rows", total=len(candidates), unit="img")
                   for r in work(im)]
-    if config.max_remove is not None:
-        remove = random.Random(config.seed).sample(remove, min(config.max_remove, len(remove)))
-        remove.sort(key=lambda r: r["id"])
+    remove = sample_removals(remove, config)
     paste = list(progress(_paste_rows(train, selected, config, lexicon), desc="paste rows", unit="row"))
     rows = remove + paste
-    report = {"rows": len(rows), "kinds": dict(Counter(r["kind"] for r in rows)),
-              "per_pair": dict(sorted(Counter("+".join(r["pair"]) for r in rows).items())),
-              "source_images": len(train.images)}
-    manifest = {"builder_version": BUILDER_VERSION, "seed": str(config.seed),
-                "source": {"name": train.name, "split": train.split, "provenance": side_provenance(train)},
-                "inpainter": editor_string(get_inpainter(config.inpainter)), "caption_editor":
-                f"{config.caption_editor.name}/{config.caption_editor.version}",
-                "pairs": [[s.a, s.b] for s in selected],
-                "parameters": {"paste_per_pair": config.paste_per_pair, "max_remove": config.max_remove,
-                               "eligibility": config.eligibility.to_dict()},
-                "counts": report}
+    manifest, report = manifest_and_report(train, selected, rows, config, editor_string(get_inpainter(config.inpainter)))
     info = write_dataset_folder(out_dir, {TRAIN: (rows, features(TRAIN))}, card, manifest,
                                 split="train", overwrite=overwrite)
     report["build_seconds"] = round(time.perf_counter() - started, 1)
