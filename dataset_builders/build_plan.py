@@ -173,8 +173,20 @@ def prepare(work: Path, make_plan: Callable[[PlanWriter], Mapping[str, Any]] | N
         if overwrite and mine.exists():
             _remove(mine)
         return plan
+    created = not work.exists()
     work.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".plan-", dir=work))
+    try:
+        return _plan_into(work, tmp, mine, make_plan, kind, row_configs, overwrite, chunk_units)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created:          # a plan that failed (no pair selected, ...) leaves no folder behind
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _plan_into(work: Path, tmp: Path, mine: Path, make_plan: Callable[[PlanWriter], Mapping[str, Any]], kind: str,
+               row_configs: list[str], overwrite: bool, chunk_units: int) -> Plan:
     try:
         writer = PlanWriter(tmp / PLAN, kind, row_configs, chunk_units)
         new_hash = writer.close(make_plan(writer))

@@ -274,11 +274,12 @@ class Lexicon:
         while i < len(words):
             for n in range(min(self._max_len, len(words) - i), 0, -1):
                 span = words[i:i + n]
-                # only spaces and hyphens may join the words of one phrase ("hot-dog", not "hot, dog")
-                if any(not _JOINER.fullmatch(lower[a.end():b.start()]) for a, b in pairwise(span)):
-                    continue
+                # the table first: the joiner check below is the costly part, and most spans miss
                 hit = self._index.get(tuple(w.group() for w in span))
                 if hit is None:
+                    continue
+                # only spaces and hyphens may join the words of one phrase ("hot-dog", not "hot, dog")
+                if any(not _JOINER.fullmatch(lower[a.end():b.start()]) for a, b in pairwise(span)):
                     continue
                 phrase, category = hit
                 if category is not None:

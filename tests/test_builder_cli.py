@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not av
 def test_help_shows_every_default():
     parser = build_parser()
     subcommands = parser._subparsers._group_actions[0].choices
-    assert set(subcommands) == {"picto", "test-split", "train-set", "card-examples", "package-card"}
+    assert set(subcommands) == {"picto", "test-split", "train-set", "merge", "card-examples", "package-card"}
     for name, sub in subcommands.items():
         text = "".join(sub.format_help().split())   # argparse wraps lines, also at hyphens
         for action in sub._actions:
@@ -120,7 +120,7 @@ def test_user_errors_are_one_line_naming_the_flag(case, tree, capsys, monkeypatc
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
     assert expected in err, err
-    assert not (tree / "build" / "out").exists()
+    assert not (tree / "build" / "out").exists() and not (tree / "build" / "out.work").exists()
 
 
 def test_an_existing_output_needs_overwrite(tree, capsys, monkeypatch):
@@ -128,7 +128,8 @@ def test_an_existing_output_needs_overwrite(tree, capsys, monkeypatch):
     os.makedirs("build/full", exist_ok=True)
     (tree / "build" / "full" / "keep.txt").write_text("mine")
     assert main(["test-split", "--version", "1.0.0", "--out", "build/full", *TRAIN, *TEST]) == 2
-    assert capsys.readouterr().err == "error: --out build/full exists and is not empty; pass --overwrite to replace it\n"
+    assert capsys.readouterr().err == ("error: --out build/full exists and is not empty; pass --resume to finish its "
+                                       "build or --overwrite to replace it\n")
     assert (tree / "build" / "full" / "keep.txt").read_text() == "mine"
 
 
