@@ -118,8 +118,13 @@ def build(opts: ShardOptions, kind: str, row_configs: list[str], make_plan: Call
             except (OSError, ValueError) as e:
                 error = e
         _agree(error)
-    report = {"plan_hash": plan.plan_hash, **run_shard(work, plan, render, shard=shard, shards=shards,
-                                                        num_workers=opts.num_workers)}
+    try:
+        report = {"plan_hash": plan.plan_hash, **run_shard(work, plan, render, shard=shard, shards=shards,
+                                                            num_workers=opts.num_workers)}
+    except (OSError, ValueError) as e:
+        if ranks is None:
+            raise
+        _agree(e)                # the other ranks stop too instead of waiting for this one
     if ranks is not None:
         _agree(None)             # every shard is finished before rank 0 merges
         if shard != 0:

@@ -6,7 +6,7 @@ each with the machine's load average (os.getloadavg) at the time; asserts nothin
 
 For each size: a PictoWorld world (2,000 training scenes for the pairs, N test scenes, COCO
 format, 64 px) is built with the telea inpainter, every stage in its own process so that its
-peak memory (ru_maxrss) is its own:
+peak memory (VmHWM) is its own:
   plan   read the COCO files, pair statistics, eligibility, caption edits, controls, shuffle
   edit   inpaint every chosen edit: one process (shard 0 of 1), then two processes at once
          (shards 0 and 1 of 2, as a job array runs them) from the same plan
@@ -40,6 +40,15 @@ SELECTION = ["--min-support", "50", "--min-npmi", "0.5", "--min-conditional", "0
 
 def load() -> str:
     return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM, which starts afresh at exec (ru_maxrss keeps
+    the parent's high-water mark across fork and exec, so it would report the driver's)."""
+    for text in Path("/proc/self/status").read_text().splitlines():
+        if text.startswith("VmHWM:"):
+            return int(text.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ------------------------------------------------------------------ one stage, in its own process
@@ -80,7 +89,7 @@ def stage(args: argparse.Namespace) -> dict:
     elif args.stage == "hash":
         out = {"dataset_hash": verify_dataset_folder(args.out)["dataset_hash"]}
     out["seconds"] = time.perf_counter() - started
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = peak_rss_mb()
     return out
 
 
