@@ -4,7 +4,9 @@ The plan holds every row of `images` and `captions` in gallery order, with the p
 edited images as references into the shards' parts: pair statistics, eligibility, caption
 edits, control selection and the gallery shuffle are global and need no pixels, so they are
 computed once, by the same functions as `build_test_split`. The merged folder has the same
-dataset hash as `build_test_split` on the same inputs (tests/test_sharded_build.py).
+dataset hash as `build_test_split` on the same inputs (tests/test_sharded_build.py). A
+validation split (`build_test_split(validation=...)`, the embedded recipe's) is built by
+`build_test_split` only.
 """
 from __future__ import annotations
 
@@ -121,6 +123,8 @@ def plan_test_split(writer: PlanWriter, train: Source, test: Source, config: Tes
                        "dilation": config.dilation, "controls_per_decorrelate": config.controls_per_decorrelate},
         "counts": report,
     }
+    if config.same_test_split_as:
+        manifest["same_test_split_as"] = list(config.same_test_split_as)
     return {"manifest": manifest, "card": dataclasses.asdict(card), "check": config.check,
             PAIRS: [s.as_row(with_selection=False) for s in selected], PAIR_STATS: [s.as_row() for s in stats],
             LEXICON: lexicon.rows()}
