@@ -29,6 +29,7 @@ from odbench.dataset_format import (
     PAIR_STATS,
     PAIRS,
     SPEC_VERSION,
+    TEST,
     features,
 )
 from odbench.lexicon import Lexicon
@@ -159,7 +160,7 @@ def merge_test_split(work: Path, plan: Plan, out: Path, *, overwrite: bool = Fal
                                 overwrite=overwrite)
     report = dict(meta["manifest"]["counts"])
     if meta["check"] if check is None else check:
-        report["check_benchmark"] = _check(info.path)
+        report["check_benchmark"] = _check(info.path, [TEST])
     examples = add_examples(info.path)
     report["card_examples"] = examples.name if examples else None
     return info, report
