@@ -305,6 +305,15 @@ def build_test_split(train: Source, test: Source, out_dir: str | os.PathLike, co
                       val_rows=val_rows, started=started)
 
 
+def refuse_without_decorrelate(plans: list, selected: list[PairStat], source: Source) -> None:
+    """A dataset without decorrelate edits has no ODmAP query: refuse before any pixel work."""
+    if not any(p.edit.kind == DECORRELATE for sp in plans for p in sp.plans):
+        pairs = ", ".join(f"{s.a}+{s.b}" for s in selected)
+        raise ValueError(f"no image of the {source.split} side ({source.name}, {len(source.images)} images) can take "
+                         f"a decorrelate edit of the selected pairs ({pairs}): the dataset would hold no edits "
+                         f"and measure nothing; give a larger test side or other pairs")
+
+
 def _map(func, items: list, config: TestSplitConfig, desc: str) -> list:
     """`func` over `items` in worker processes (in order), with a progress bar."""
     if config.num_workers > 1:
@@ -327,12 +336,7 @@ def _split_rows(source: Source, selected: list[PairStat], config: TestSplitConfi
     scratch.mkdir(parents=True, exist_ok=True)
     plans = _map(partial(_plan_source, selected=selected, config=config, lexicon=lexicon),
                  source.images, config, f"planning edits ({source.split})")
-    if not any(p.edit.kind == DECORRELATE for sp in plans for p in sp.plans):
-        # a dataset without decorrelate edits has no ODmAP query: refuse before any pixel work
-        pairs = ", ".join(f"{s.a}+{s.b}" for s in selected)
-        raise ValueError(f"no image of the {source.split} side ({source.name}, {len(source.images)} images) can take a "
-                         f"decorrelate edit of the selected pairs ({pairs}): the dataset would hold no edits "
-                         f"and measure nothing; give a larger test side or other pairs")
+    refuse_without_decorrelate(plans, selected, source)
     choice = select_controls(plans, config.controls_per_decorrelate)
     per_source = _map(partial(_render_source, config=config, scratch=scratch),
                       [(p, choice.chosen) for p in plans], config, f"inpainting ({source.split})")

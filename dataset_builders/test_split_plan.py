@@ -34,6 +34,7 @@ from odbench.dataset_format import (
 )
 from odbench.lexicon import Lexicon
 
+from . import test_split
 from .build_plan import Plan, PlanWriter, check_shards, image_from_json, image_to_json, resolve_images
 from .card_examples import add_examples
 from .hf_folder import DatasetCard, FolderInfo, write_dataset_folder
@@ -48,7 +49,6 @@ from .test_split import (
     _check,
     _gallery_positions,
     _map,
-    _plan_source,
     _report,
     select_controls,
 )
@@ -67,8 +67,9 @@ def plan_test_split(writer: PlanWriter, train: Source, test: Source, config: Tes
     if not selected:
         raise NoPairSelected(train.name, config.selection, stats)
     editor = editor_string(get_inpainter(config.inpainter))
-    plans = _map(partial(_plan_source, selected=selected, config=config, lexicon=lexicon),
+    plans = _map(partial(test_split._plan_source, selected=selected, config=config, lexicon=lexicon),
                  test.images, config, "planning edits")
+    test_split.refuse_without_decorrelate(plans, selected, test)
     choice = select_controls(plans, config.controls_per_decorrelate)
 
     images, captions, rejected = [], [], Counter()
