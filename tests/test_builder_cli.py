@@ -11,9 +11,9 @@ import pytest
 
 from dataset_builders.__main__ import build_parser, main
 
-from coco_trees import COCO_MINI, write_tree
+from coco_trees import needs_coco_mini, write_tree
 
-pytestmark = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+pytestmark = needs_coco_mini
 
 
 def test_help_shows_every_default():

@@ -1,13 +1,13 @@
 """The caption editor makes c⁻ʳ; a kept edit must name exactly M(c) minus r (SPEC section 3)."""
 import json
-from pathlib import Path
 
 import pytest
 
 from dataset_builders.caption_editor import CaptionEditor, RuleEditor, edit_all, edit_caption, is_valid_edit
 from odbench.lexicon import Lexicon
 
-COCO_MINI = Path(__file__).resolve().parents[1].parent / "shared" / "coco-mini"
+from coco_trees import COCO_MINI, needs_coco_mini
+
 LEX = Lexicon.coco()
 EDITOR = RuleEditor()
 
@@ -94,7 +94,7 @@ def test_any_editor_is_validated():
     assert edit_caption(Careless(), "a horse", "dog", LEX) is None   # nothing to remove
 
 
-@pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+@needs_coco_mini
 def test_real_coco_captions():
     caps = json.loads((COCO_MINI / "annotations" / "captions_val2017.json").read_text())
     report = edit_all(EDITOR, [a["caption"] for a in caps["annotations"]], LEX)

@@ -18,8 +18,7 @@ from dataset_builders.coco_format import (
 )
 
 from coco_trees import COCO_MINI, write_tree
-
-needs_mini = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+from coco_trees import needs_coco_mini as needs_mini
 
 
 def _read_mini(**kw):

@@ -19,10 +19,10 @@ from odbench import results
 from odbench.cli.eval import main as odbench_eval
 from odbench.data import load_benchmark, read_manifest
 
-from coco_trees import COCO_MINI, write_tree
+from coco_trees import needs_coco_mini, write_tree
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-pytestmark = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+pytestmark = needs_coco_mini
 # coco-mini has 79 images: the README's thresholds are for COCO train's 118k.
 SMALL_SOURCE = ["--min-support", "2"]
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("transformers")
+pytest.importorskip("transformers", reason="no transformers (pip install -e '.[test]' or '.[hf]')")
 
 from odbench import results  # noqa: E402
 from odbench.cli.eval import main as odbench_eval  # noqa: E402

@@ -38,10 +38,11 @@ def browser():
     except ImportError:
         sync_playwright = None
     if executable is None or sync_playwright is None:
-        missing = "Chromium" if executable is None else "playwright (pip install -e '.[test]')"
+        missing = ("chromium (apt-get install chromium, or set ODBENCH_CHROMIUM to a Chromium binary)"
+                   if executable is None else "playwright (pip install -e '.[test]')")
         if os.environ.get("ODBENCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"ODBENCH_REQUIRE_BROWSER=1 but {missing} is not installed")
-        pytest.skip(f"{missing} is not installed (apt-get install chromium)")
+            pytest.fail(f"ODBENCH_REQUIRE_BROWSER=1 but no {missing}")
+        pytest.skip(f"no {missing}")
     with sync_playwright() as p:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
         instance = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])

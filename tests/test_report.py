@@ -12,7 +12,7 @@ from odbench.results import dump
 
 from fake_results import make_submission
 
-pytest.importorskip("matplotlib")
+pytest.importorskip("matplotlib", reason="no matplotlib (pip install -e '.[test]' or '.[report]')")
 from PIL import Image  # noqa: E402
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "submissions" / "odbench-picto"

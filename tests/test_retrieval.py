@@ -94,7 +94,7 @@ def test_bad_arguments():
         top_k(torch.ones(2, 3), torch.ones(2, 3), 0)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU (compares top_k on the GPU with the CPU)")
 def test_cuda_matches_cpu():
     g = torch.Generator().manual_seed(5)
     queries = torch.randint(-2, 3, (50, 6), generator=g).float()

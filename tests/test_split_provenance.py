@@ -16,8 +16,7 @@ from dataset_builders.provenance import SplitOverlapError, check_disjoint, split
 from dataset_builders.test_split import TestSplitConfig, build_test_split
 
 from coco_trees import COCO_MINI, write_tree
-
-needs_mini = pytest.mark.skipif(not COCO_MINI.is_dir(), reason="coco-mini not available")
+from coco_trees import needs_coco_mini as needs_mini
 
 
 def _write_source(folder, ids, files):
