@@ -38,7 +38,7 @@ from PIL import Image
 
 from odbench.hashing import folder_sha256
 
-from .inpainters import _check
+from .inpaint_inputs import check_inputs
 
 EXTRA_HINT = "pip install 'odbench[inpaint]'"
 _PIPELINES: dict[tuple[str, str], Any] = {}   # (weights folder, device) -> loaded pipeline, per process
@@ -94,7 +94,7 @@ class DiffusersInpainter:
     def inpaint(self, image: Image.Image, mask: np.ndarray, *, source_image: Any = None,
                 removed: str | None = None) -> Image.Image:
         import torch
-        pixels, mask = _check(image, mask)
+        pixels, mask = check_inputs(image, mask)
         if not mask.any():
             return image.copy()
         pipe = self._pipeline()

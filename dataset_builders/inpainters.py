@@ -20,6 +20,8 @@ from PIL import Image
 
 from odbench.registry import Registry
 
+from .inpaint_inputs import check_inputs
+
 DEFAULT_INPAINTER = "telea"
 DEFAULT_RADIUS = 3
 
@@ -42,18 +44,6 @@ class Inpainter(Protocol):
 def editor_string(inpainter: Inpainter) -> str:
     """The value of the `editor` column for images made by `inpainter`."""
     return f"{inpainter.name}/{inpainter.version}"
-
-
-def _check(image: Image.Image, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if image.mode != "RGB":
-        raise ValueError(f"inpainters take RGB images, got mode {image.mode!r}")
-    mask = np.asarray(mask)
-    if mask.dtype != bool:
-        raise ValueError(f"mask must be a bool array, got {mask.dtype}")
-    if mask.shape != (image.height, image.width):
-        raise ValueError(f"mask shape {mask.shape} does not match image size "
-                         f"(h={image.height}, w={image.width})")
-    return np.asarray(image, dtype=np.uint8), mask
 
 
 class OpenCVInpainter:
@@ -80,7 +70,7 @@ class OpenCVInpainter:
     def inpaint(self, image: Image.Image, mask: np.ndarray, *, source_image: Any = None,
                 removed: str | None = None) -> Image.Image:
         import cv2
-        pixels, mask = _check(image, mask)
+        pixels, mask = check_inputs(image, mask)
         if not mask.any():
             return image.copy()
         # Telea and NS treat channels independently, so RGB order needs no BGR conversion.
@@ -107,7 +97,7 @@ class ExactRemover:
 
     def inpaint(self, image: Image.Image, mask: np.ndarray, *, source_image: Any = None,
                 removed: str | None = None) -> Image.Image:
-        pixels, mask = _check(image, mask)
+        pixels, mask = check_inputs(image, mask)
         if source_image is None or removed is None:
             raise ValueError(f"{self.name} needs source_image and removed to re-render the scene")
         clean = self.render(source_image, removed).convert("RGB")
