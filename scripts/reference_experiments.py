@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The reference-model study of the README ("Reference models and the mitigation experiment").
+"""The reference-model study (docs/reference-study.md; the models: docs/training.md).
 
     python scripts/reference_experiments.py --work /tmp/odbench-study --seeds 0 1 2 --publish
 
@@ -18,7 +18,7 @@ Stages (each skipped when its output exists, so an interrupted study continues):
     the per-pair odmap@10 of baseline and mitigated, and the pass conditions of the study.
  7. results/*.json per run; summary.json, table.md (mean ± sample std over seeds, per seed,
     per pair, ceiling, conditions) and odmap_vs_rsum.png. --publish copies them into
-    odbench/reference/study/ and rewrites the README's study block between its markers.
+    odbench/reference/study/, from which docs/reference-study.md includes the tables and figure.
 
 Every training and finetuning is the documented CLI command (printed and logged), run as a
 subprocess; evaluation goes through odbench.evaluate, exactly as odbench-eval.
@@ -103,7 +103,7 @@ SYNTHETIC = "W/synthetic"           # replaced by the work folder's synthetic se
 # The mitigation: 3/4 of every batch synthetic, paired hard negatives, 3 x 46 steps (the steps
 # the v1 recipe's 50/50 mix takes for 3 passes over the 5801 synthetic rows, pinned so that the
 # recipe and its original-only control train for the same 138 steps). Adopted from the remedies
-# below on the study's test data; see the README on what that does and does not show.
+# below on the study's test data; see docs/reference-study.md on what that does and does not show.
 MITIGATION = ["--synthetic", SYNTHETIC, "--mix", "0.75", "--paired", "--steps-per-epoch", "46"] + FINETUNE_ARGS
 # Remedies inside the mitigation method (issue #9): the v1 recipe (50/50 mix, --paired) with one
 # knob changed, finetuned from the same baselines and reported whether it helps. A remedy that
@@ -124,7 +124,6 @@ NAMES = {"baseline": "baseline", "mitigated": "mitigated", "more-original": "bas
          "uncorrelated": "uncorrelated (corr 0.0)"}
 REPO = Path(__file__).resolve().parents[1]
 STUDY_DIR = REPO / "odbench" / "reference" / "study"
-README_BEGIN, README_END = "<!-- study:begin (written by scripts/reference_experiments.py --publish) -->", "<!-- study:end -->"
 
 
 def main(argv=None) -> int:
@@ -139,7 +138,7 @@ def main(argv=None) -> int:
                    help="train no remedy; report those already trained in the work folder (on their seeds)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--publish", action="store_true",
-                   help=f"copy the tables and figure to {STUDY_DIR.relative_to(REPO)} and rewrite the README block")
+                   help=f"copy the tables, numbers and figure to {STUDY_DIR.relative_to(REPO)} (shown by the docs)")
     args = p.parse_args(argv)
     work = Path(args.work)
     started = time.perf_counter()
@@ -379,19 +378,11 @@ def write_tables(work: Path, table: dict, walls: dict, synthetic: dict, extras: 
 
 
 def publish(work: Path) -> None:
-    """The study's outputs into the repository, and its tables into the README's study block."""
+    """The study's outputs into the repository (docs/reference-study.md includes the table and figure)."""
     STUDY_DIR.mkdir(parents=True, exist_ok=True)
     for name in ("table.md", "summary.json", "odmap_vs_rsum.png"):
         shutil.copyfile(work / name, STUDY_DIR / name)
-    readme = REPO / "README.md"
-    text = readme.read_text()
-    if README_BEGIN not in text or README_END not in text:
-        raise SystemExit(f"README.md has no study block ({README_BEGIN} ... {README_END})")
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    block = (work / "table.md").read_text().strip()
-    readme.write_text(f"{head}{README_BEGIN}\n{block}\n{README_END}{tail}")
-    log(f"published to {STUDY_DIR.relative_to(REPO)} and README.md")
+    log(f"published to {STUDY_DIR.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

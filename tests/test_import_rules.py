@@ -1,4 +1,4 @@
-"""The layers of the README's "Layout", as a user meets them: evaluating imports no training
+"""The layers of docs/layout.md, as a user meets them: evaluating imports no training
 code and no builder. (`lint-imports` in .ci/run checks every rule of pyproject.toml statically.)"""
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ This module imports neither torch nor open_clip; ``odbench.reference.encoder`` d
 
 Size: open_clip's tokenizer has 49408 tokens, so the token embedding dominates the model
 (49408 x 64 = 3.2 M of 3.6 M parameters). The weights are stored in fp16 (7.3 MB, under the
-10 MB per file limit) and loaded into an fp32 model; the numbers in the README are measured
-on exactly these fp16-rounded weights.
+10 MB per file limit) and loaded into an fp32 model; the numbers in the documentation
+(docs/reference-study.md) are measured on exactly these fp16-rounded weights.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ def resolve_weights(weights: str) -> Path:
             raise EncoderError(
                 f"odbench:{weights}: the packaged weights {path} are missing (a source checkout "
                 f"without them, or a partial install); rebuild them with "
-                f"`python scripts/reference_experiments.py` (see README, 'Reference models').")
+                f"`python scripts/reference_experiments.py` (see docs/reference-study.md).")
         return path
     path = Path(weights).expanduser()
     if not path.is_file():
