@@ -3,16 +3,20 @@ and ratios measured within one run; asserts nothing (timings on a shared machine
 
     python scripts/benchmark_speed.py                 # default sizes, a few minutes on 2 cores
     python scripts/benchmark_speed.py --scale large   # adds 10k x 200k and 1M x 200k (extrapolated)
-    python scripts/benchmark_speed.py --only topk,e2e # a subset: topk, recall, validate, e2e, intervals
+    python scripts/benchmark_speed.py --only topk,e2e # a subset: topk, chunks, recall, validate, intervals, e2e
+    python scripts/benchmark_speed.py --only chunks --device cuda   # odbench's top-K on a GPU
 
 Parts:
   topk      odbench.retrieval.top_k against bare torch.topk(q @ g.T) and faiss IndexFlatIP (when
             installed), top-10, at 25k x 5k and 5k x 25k, d=512 (large: 10k x 200k, d=256)
+  chunks    odbench.retrieval.top_k on --device (default: cuda when available) with 256, 1024 and
+            4096 queries scored at once, 25k x 30k, d=512: queries per second
   recall    recall@1/5/10 both directions, 25k captions x 5k images: odbench's ranking and
             hit@k against a faithful copy of CLIP_benchmark's zeroshot_retrieval formula
   validate  checking a COCO-size result document
-  intervals SPEC 9's intervals (B = 1000) of every metric of a COCO-shaped result (5,000 sources,
-            25,000 original captions, 10,000 edited images and captions), against ranking it
+  intervals building the query sets and relevance of a COCO-shaped benchmark (5,000 sources,
+            25,000 original captions, 10,000 edited images and captions), ranking it, its metrics,
+            and SPEC 9's intervals (B = 1000) of every metric, against ranking it
   e2e       odbench-eval --model odbench:baseline on the embedded dataset: imports, the run's
             own work, forward passes, decoding, exit; a second run of the same model; --help
 """
@@ -89,6 +93,19 @@ def part_topk(sizes: list[tuple[int, int, int]], repeat: int) -> None:
         else:
             line += ", faiss not installed"
         print(line, flush=True)
+
+
+def part_chunks(device: str) -> None:
+    from odbench.retrieval import top_k
+
+    q, g = embeddings(25_000, 512, 0), embeddings(30_000, 512, 1)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    for chunk in (256, 1024, 4096):
+        top_k(q[:chunk], g, 10, device=device, chunk_size=chunk)     # warm-up (CUDA context, kernels)
+        sync()
+        took, _ = timed(top_k, q, g, 10, device=device, chunk_size=chunk)
+        print(f"top-10 {len(q)} x {len(g)} x 512 on {device}, {chunk} queries at once: {took:.2f} s "
+              f"({len(q) / took:,.0f} queries/s)", flush=True)
 
 
 def _huge_child(nq: int, ng: int, d: int) -> None:
@@ -342,7 +359,7 @@ def part_intervals(repeat: int) -> None:
     from odbench.run_config import RunConfig
 
     benchmark = coco_shaped_benchmark(5_000)
-    queries = build_query_sets(benchmark)
+    queries_s, queries = timed(build_query_sets, benchmark, repeat=repeat)
     sizes = {name: len(queries.direction(name).query_ids) for name in ("i2t", "t2i", "std_i2t", "std_t2i")}
     images, texts = embeddings(len(benchmark.images), 512, 1), embeddings(len(benchmark.captions), 512, 2)
     ranking_s, rankings = timed(rank_all, queries, images, texts, RunConfig(), repeat=repeat)
@@ -352,8 +369,8 @@ def part_intervals(repeat: int) -> None:
                                    point=report.metrics, repeat=repeat)
     print(f"intervals: COCO-shaped result, {len(benchmark.sources)} sources, queries {sizes} "
           f"({len(intervals.metrics)} metrics, {len(intervals.per_pair)} pairs, B = {intervals.draws})")
-    print(f"  ranking all four directions {ranking_s:.2f} s; per-query values {scores_s:.2f} s; "
-          f"metrics {metrics_s:.3f} s")
+    print(f"  query sets and relevance {queries_s:.2f} s; ranking all four directions {ranking_s:.2f} s; "
+          f"per-query values {scores_s:.2f} s; metrics {metrics_s:.3f} s")
     print(f"  intervals {intervals_s:.3f} s = {intervals_s / ranking_s:.3f}x ranking (targets: <= 2 s, <= 0.2x)",
           flush=True)
 
@@ -361,7 +378,9 @@ def part_intervals(repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=("default", "large"), default="default")
-    parser.add_argument("--only", default="topk,recall,validate,intervals,e2e")
+    parser.add_argument("--only", default="topk,chunks,recall,validate,intervals,e2e")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="where the chunks part ranks (default: cuda when available)")
     parser.add_argument("--repeat", type=int, default=2, help="best of this many runs per timing")
     parser.add_argument("--huge-queries", type=int, default=20_000,
                         help="queries measured of the 1M x 200k case (--scale large)")
@@ -377,6 +396,8 @@ def main() -> None:
         if args.scale == "large":
             part_topk([(10_000, 200_000, 256)], 1)
             part_huge(args.huge_queries)
+    if "chunks" in parts:
+        part_chunks(args.device)
     if "recall" in parts:
         part_recall(args.repeat)
     if "validate" in parts:
