@@ -1,5 +1,5 @@
-"""The real COCO code path end to end on coco-mini, as a user runs it: the README's COCO
-commands on COCO trees of the 2014 and 2017 layouts -> inpainted photos -> edited human captions
+"""The real COCO code path end to end on coco-mini, as a user runs it: the COCO commands of
+docs/datasets.md on COCO trees of the 2014 and 2017 layouts -> inpainted photos -> edited human captions
 -> dataset folder with provenance -> odbench.data checks -> odbench-eval."""
 from __future__ import annotations
 
@@ -21,16 +21,16 @@ from odbench.data import load_benchmark, read_manifest
 
 from coco_trees import needs_coco_mini, write_tree
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DATASETS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "datasets.md"
 pytestmark = needs_coco_mini
-# coco-mini has 79 images: the README's thresholds are for COCO train's 118k.
+# coco-mini has 79 images: the page's thresholds are for COCO train's 118k.
 SMALL_SOURCE = ["--min-support", "2"]
 
 
-def readme_coco_commands() -> list[list[str]]:
-    """Every `test-split` command of the README's COCO section, as argv after the module name."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### A test set from real COCO"):]
+def page_coco_commands() -> list[list[str]]:
+    """Every `test-split` command of the page's COCO section, as argv after the module name."""
+    text = DATASETS_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## A test set from real COCO"):]
     section = section[:section.index("\n## ")]
     commands = re.findall(r"^python -m dataset_builders (test-split .*)$", section.replace("\\\n", " "), re.M)
     return [shlex.split(c) for c in commands]
@@ -52,9 +52,9 @@ def _cwd(path: Path):
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> list[tuple[list[str], Path, dict]]:
-    """(argv, output folder, report) of each README command, run on a tree of its layout."""
+    """(argv, output folder, report) of each command of the page, run on a tree of its layout."""
     out = []
-    for n, argv in enumerate(readme_coco_commands()):
+    for n, argv in enumerate(page_coco_commands()):
         root = write_tree(tmp_path_factory.mktemp(f"coco{_layout(argv)}-{n}"), _layout(argv))
         stdout = io.StringIO()
         with _cwd(root), contextlib.redirect_stdout(stdout):
@@ -63,13 +63,13 @@ def builds(tmp_path_factory) -> list[tuple[list[str], Path, dict]]:
     return out
 
 
-def test_readme_has_the_three_coco_commands():
-    commands = readme_coco_commands()
+def test_the_page_has_the_three_coco_commands():
+    commands = page_coco_commands()
     assert [_layout(c) for c in commands] == ["2014", "2017", "2017"]
     assert ["--karpathy" in c for c in commands] == [True, True, False]
 
 
-def test_readme_commands_build_on_both_layouts(builds):
+def test_the_commands_build_on_both_layouts(builds):
     for argv, folder, report in builds:
         assert report["images"].get("decorrelate", 0) > 0 and report["images"].get("control", 0) > 0, argv
         benchmark = load_benchmark(folder)                      # checks and hash verification
