@@ -6,9 +6,10 @@ it is run; `<!-- runnable: save as NAME -->` saves the block as the file NAME fo
 after it. An `<!-- output -->` block after a runnable block lists lines that the runnable
 block's output must contain (runs of spaces count as one).
 
-The blocks run offline, in the order they appear in their document, in one scratch folder that
-holds links to the repository's `odbench/` and `submissions/` (the paths the commands name) and
-one embedding cache, so that a model the documents evaluate twice is encoded once. A
+The blocks run offline, in the order they appear in their document, each document in a fresh
+folder (as from a fresh clone) that holds links to the repository's `odbench/` and
+`submissions/` (the paths the commands name); all share one embedding cache, so that a model
+the documents evaluate twice is encoded once. A
 `pip install ...` (with the `&&` after it) is not run: the tests run in the installed project.
 """
 from __future__ import annotations
@@ -56,16 +57,15 @@ def _collapsed(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def scratch(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    folder = tmp_path_factory.mktemp("docs-commands")
-    for name in ("odbench", "submissions"):
-        (folder / name).symlink_to(ROOT / name, target_is_directory=True)
+def env(tmp_path_factory) -> dict[str, str]:
+    """The environment of every block: offline, the installed scripts first, one set of caches."""
+    folder = tmp_path_factory.mktemp("docs-caches")
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "ODBENCH_PROGRESS": "0", "MPLBACKEND": "Agg",
            "ODBENCH_CACHE_DIR": str(folder / ".odbench-cache"),
            "HF_DATASETS_CACHE": str(folder / ".hf-datasets-cache")}
-    return folder, env
+    return env
 
 
 def run_block(block: Block, folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -94,8 +94,10 @@ def test_install_commands_are_not_run():
 
 
 @pytest.mark.parametrize("document", [d for d in DOCUMENTS if blocks_of(d)], ids=lambda d: d.name)
-def test_runnable_blocks(document, scratch):
-    folder, env = scratch
+def test_runnable_blocks(document, env, tmp_path):
+    folder = tmp_path
+    for name in ("odbench", "submissions"):
+        (folder / name).symlink_to(ROOT / name, target_is_directory=True)
     last = None
     for block in blocks_of(document):
         if block.kind == "save":

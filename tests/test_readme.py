@@ -1,4 +1,5 @@
-"""The README's commands and encoder example work as written, and give the same result twice."""
+"""The README is short, offers the CPU-only torch before the download, links to files that exist, shows the
+leaderboard's numbers as its scale, and its commands and encoder example give the same result twice."""
 from __future__ import annotations
 
 import json
@@ -43,3 +44,30 @@ def test_readme_first_command_can_be_run_twice(dataset, tmp_path):
         proc = run_console(*argv, "--dataset", dataset, cwd=tmp_path)   # the tiny dataset, for speed
         assert proc.returncode == 0, (attempt, proc.stderr)
     assert (tmp_path / "results" / "baseline.json").is_file()
+
+
+def test_readme_reads_in_ten_minutes():
+    assert len(_readme().splitlines()) <= 200
+
+
+def test_the_cpu_only_torch_is_offered_before_the_download():
+    text = _readme()
+    assert text.index("--index-url https://download.pytorch.org/whl/cpu") < text.index("pip install -e . &&")
+
+
+def test_readme_links_point_at_files_of_the_repository():
+    root = README.parent
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", _readme())
+    local = [t for t in targets if not re.match(r"[a-z]+://", t)]
+    assert "docs/getting-started.md" in local and "odbench/embedded/odbench-picto/examples.png" in local
+    assert [t for t in local if not (root / t).exists()] == []
+
+
+def test_readme_scale_is_the_leaderboard():
+    # the reference models' numbers shown as a scale are the leaderboard's own, with intervals
+    leaderboard = (README.parent / "leaderboard.md").read_text(encoding="utf-8")
+    for model in ("odbench:mitigated", "odbench:baseline"):
+        row = next(line for line in leaderboard.splitlines() if f"| `{model}` |" in line)
+        odmap = re.search(r"\| (0\.\d{4} \[0\.\d{4}, 0\.\d{4}\]) \|", row).group(1)
+        assert odmap in _readme(), (model, odmap)
+        assert odmap in (README.parent / "docs" / "metrics.md").read_text(encoding="utf-8"), (model, odmap)
