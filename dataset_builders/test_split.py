@@ -373,18 +373,17 @@ def _split_rows(source: Source, selected: list[PairStat], config: TestSplitConfi
     return SplitRows(images, captions, report)
 
 
-def _write(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, card: DatasetCard,
-           lexicon: Lexicon, stats: list[PairStat], selected: list[PairStat], rows: SplitRows, *,
-           overwrite: bool, source_info: dict[str, Any] | None, validation: Source | None,
-           validation_info: dict[str, Any] | None, val_rows: SplitRows | None, started: float):
-    report = rows.report
+def test_manifest(train: Source, test: Source, config: TestSplitConfig, lexicon: Lexicon, report: dict[str, Any],
+                  source_info: dict[str, Any] | None, inpainter: str) -> dict[str, Any]:
+    """The test split's manifest row, less the hashes (one place for both builders: this one
+    and the planned, sharded one of test_split_plan)."""
     manifest = {
         "builder_version": BUILDER_VERSION, "spec_version": SPEC_VERSION,
         "caption_style": config.caption_style, "seed": str(config.seed),
         "source": {"name": test.name, "split": test.split, "train": train.name,
                    "train_images": len(train.images), "provenance": split_provenance(train, test),
                    **(source_info or {})},
-        "inpainter": editor_string(get_inpainter(config.inpainter)),
+        "inpainter": inpainter,
         "caption_editor": f"{config.caption_editor.name}/{config.caption_editor.version}",
         "lexicon_version": lexicon.version,
         "parameters": {"selection": config.selection.to_dict(), "eligibility": config.eligibility.to_dict(),
@@ -393,6 +392,16 @@ def _write(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, 
     }
     if config.same_test_split_as:
         manifest["same_test_split_as"] = list(config.same_test_split_as)
+    return manifest
+
+
+def _write(train: Source, test: Source, out_dir: Path, config: TestSplitConfig, card: DatasetCard,
+           lexicon: Lexicon, stats: list[PairStat], selected: list[PairStat], rows: SplitRows, *,
+           overwrite: bool, source_info: dict[str, Any] | None, validation: Source | None,
+           validation_info: dict[str, Any] | None, val_rows: SplitRows | None, started: float):
+    report = rows.report
+    manifest = test_manifest(train, test, config, lexicon, report, source_info,
+                             editor_string(get_inpainter(config.inpainter)))
     extra_splits = {}
     if validation is not None and val_rows is not None:
         # The validation split's own sources and counts; its content hashes are computed with

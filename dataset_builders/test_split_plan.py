@@ -28,7 +28,6 @@ from odbench.dataset_format import (
     ORIGINAL,
     PAIR_STATS,
     PAIRS,
-    SPEC_VERSION,
     TEST,
     features,
 )
@@ -41,10 +40,9 @@ from .hf_folder import DatasetCard, FolderInfo, write_dataset_folder
 from .image_editor import edit_image
 from .inpainters import editor_string, get_inpainter
 from .pair_stats import NoPairSelected, compute_pair_stats, selected_pairs
-from .provenance import check_disjoint, split_provenance
+from .provenance import check_disjoint
 from .source import Source
 from .test_split import (
-    BUILDER_VERSION,
     TestSplitConfig,
     _check,
     _gallery_positions,
@@ -112,21 +110,7 @@ def plan_test_split(writer: PlanWriter, train: Source, test: Source, config: Tes
     report["eligible_controls"] = sum(p.edit.kind == CONTROL for sp in plans for p in sp.plans)
     report["decorrelate_with_same_source_control"] = choice.same_source
     report["controls_from_other_sources"] = choice.other_source
-    manifest = {
-        "builder_version": BUILDER_VERSION, "spec_version": SPEC_VERSION,
-        "caption_style": config.caption_style, "seed": str(config.seed),
-        "source": {"name": test.name, "split": test.split, "train": train.name,
-                   "train_images": len(train.images), "provenance": split_provenance(train, test),
-                   **(source_info or {})},
-        "inpainter": editor,
-        "caption_editor": f"{config.caption_editor.name}/{config.caption_editor.version}",
-        "lexicon_version": lexicon.version,
-        "parameters": {"selection": config.selection.to_dict(), "eligibility": config.eligibility.to_dict(),
-                       "dilation": config.dilation, "controls_per_decorrelate": config.controls_per_decorrelate},
-        "counts": report,
-    }
-    if config.same_test_split_as:
-        manifest["same_test_split_as"] = list(config.same_test_split_as)
+    manifest = test_split.test_manifest(train, test, config, lexicon, report, source_info, editor)
     return {"manifest": manifest, "card": dataclasses.asdict(card), "check": config.check,
             PAIRS: [s.as_row(with_selection=False) for s in selected], PAIR_STATS: [s.as_row() for s in stats],
             LEXICON: lexicon.rows()}

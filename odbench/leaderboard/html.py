@@ -157,7 +157,7 @@ def _section(index: int, name: str, version: str, entries: list[Accepted], links
         + [(m, "number") for m in HEADLINE_METRICS] + [("date", "text"), ("result file", "text")]
     rows = []
     for rank, (e, (best, worst)) in enumerate(zip(entries, ranks(entries), strict=True), 1):
-        m, model = e.report.metrics, e.doc.model
+        model = e.doc.model
         status = reproduce.ci_status(model)
         label = _label(e)
         cells = [_num_cell(rank, str(rank)),
@@ -167,15 +167,7 @@ def _section(index: int, name: str, version: str, entries: list[Accepted], links
                  _num_cell(model.num_parameters, reproduce.parameter_text(model.num_parameters)),
                  f"<td class=\"text reproduced rep-{status}\" data-sort=\"{status}\" "
                  f"title=\"{html_text(_REPRODUCED[status], 300)}\">{status}</td>"]
-        cells.append(_num_cell(m.get("odmap@10"), odmap_with_interval(e)))
-        for key in HEADLINE_METRICS[1:]:
-            value = m.get(key)
-            cells.append(_num_cell(value, "n/a" if value is None else f"{value:.{2 if key == 'rsum' else 4}f}"))
-        date = e.doc.run.date[:10]
-        href = quote(links.get(e.path, e.path.name), safe="/")
-        cells += [f"<td class=\"text\" data-sort=\"{html_text(date)}\">{html_text(date)}</td>",
-                  f"<td class=\"text\" data-sort=\"{html_text(e.shown)}\"><a href=\"{href}\">"
-                  f"{html_text(e.path.name)}</a></td>"]
+        cells += _number_cells(e, links)
         rows.append("<tr>" + "".join(cells) + "</tr>")
     table = (f"<table class=\"board\" id=\"{anchor}-table\"><thead><tr>"
              + "".join(f"<th data-type=\"{kind}\" class=\"{'text' if kind == 'text' else ''}\" "
@@ -196,20 +188,12 @@ def _self_reported(index: int, name: str, version: str, entries: list[Accepted],
         + [("date", "text"), ("result file", "text")]
     rows = []
     for e in sorted(entries, key=lambda e: (e.doc.model.spec, e.shown)):
-        m, model = e.report.metrics, e.doc.model
+        model = e.doc.model
         label = _label(e)
         cells = [f"<td class=\"text model\" data-sort=\"{html_text(label)}\"><code>{html_text(label)}</code></td>",
                  _num_cell(model.num_parameters, reproduce.parameter_text(model.num_parameters)),
                  f"<td class=\"text\" data-sort=\"{SELF_REPORTED}\">{SELF_REPORTED}</td>",
-                 _num_cell(m.get("odmap@10"), odmap_with_interval(e))]
-        for key in HEADLINE_METRICS[1:]:
-            value = m.get(key)
-            cells.append(_num_cell(value, "n/a" if value is None else f"{value:.{2 if key == 'rsum' else 4}f}"))
-        date = e.doc.run.date[:10]
-        href = quote(links.get(e.path, e.path.name), safe="/")
-        cells += [f"<td class=\"text\" data-sort=\"{html_text(date)}\">{html_text(date)}</td>",
-                  f"<td class=\"text\" data-sort=\"{html_text(e.shown)}\"><a href=\"{href}\">"
-                  f"{html_text(e.path.name)}</a></td>"]
+                 *_number_cells(e, links)]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     table = ("<table class=\"board\"><thead><tr>"
              + "".join(f"<th data-type=\"{kind}\" class=\"{'text' if kind == 'text' else ''}\" "
@@ -219,6 +203,20 @@ def _self_reported(index: int, name: str, version: str, entries: list[Accepted],
             f"<h3>Self-reported on {html_text(name)} v{html_text(version)} (unranked)</h3>"
             "<p>Nobody can re-run these models: the numbers follow from the rankings, the model behind them is "
             f"the submitter's word.</p><div class=\"scroll\">{table}</div></section>")
+
+
+def _number_cells(e: Accepted, links: Mapping[Path, str]) -> list[str]:
+    """odmap@10 with its interval, the other headline metrics, the date and the file's link."""
+    m = e.report.metrics
+    cells = [_num_cell(m.get("odmap@10"), odmap_with_interval(e))]
+    for key in HEADLINE_METRICS[1:]:
+        value = m.get(key)
+        cells.append(_num_cell(value, "n/a" if value is None else f"{value:.{2 if key == 'rsum' else 4}f}"))
+    date = e.doc.run.date[:10]
+    href = quote(links.get(e.path, e.path.name), safe="/")
+    return cells + [f"<td class=\"text\" data-sort=\"{html_text(date)}\">{html_text(date)}</td>",
+                    f"<td class=\"text\" data-sort=\"{html_text(e.shown)}\"><a href=\"{href}\">"
+                    f"{html_text(e.path.name)}</a></td>"]
 
 
 def _label(e: Accepted) -> str:
